@@ -1,0 +1,1 @@
+"""Click commands only: parse options, build a config, call the library, print."""
