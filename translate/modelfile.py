@@ -131,3 +131,19 @@ def load_model(path: str | Path, device: str | torch.device = "cpu") -> LoadedMo
             raise UserError(f"{path}: weights of {name} do not fit {spec['arch']} (missing {len(missing)}, unexpected {len(unexpected)} keys); the file is damaged")
         nets[name] = net.to(device)
     return LoadedModel(info=info, nets=nets, path=path, sha256=file_sha256(path))
+
+
+def apply_inference_mode(net: nn.Module, mode: str) -> nn.Module:
+    """Put ``net`` in the state ``info.inference_mode`` asks for and return it.
+
+    "eval": BatchNorm on running statistics, dropout off. "reference-test": as pytorch-CycleGAN-and-pix2pix's
+    test.py without --eval: BatchNorm on the batch's statistics and dropout on (pix2pix's noise source).
+    """
+    if mode not in INFERENCE_MODES:
+        raise ValueError(f"unknown inference mode {mode!r}; valid: {', '.join(INFERENCE_MODES)}")
+    net.eval()
+    if mode == "reference-test":
+        for m in net.modules():
+            if isinstance(m, (nn.modules.batchnorm._BatchNorm, nn.modules.dropout._DropoutNd)):
+                m.train()
+    return net

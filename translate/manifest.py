@@ -1,0 +1,225 @@
+"""Named models: the manifest (translate/weights/manifest.toml), where weight files live, and their hashes.
+
+The packaged manifest lists the names every install knows. A ``manifest.toml`` in ``$TRANSLATE_WEIGHTS``
+or in the user cache folder adds names of its own (same format); a name defined twice is an error.
+"""
+from __future__ import annotations
+
+import os
+import re
+import tomllib
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from translate.errors import UserError
+from translate.modelfile import file_sha256
+
+MANIFEST_NAME = "manifest.toml"
+MANIFEST_TASKS = ("translate", "sr", "faces", "detect", "landmarks", "features")
+_REQUIRED = ("file", "task", "source", "licence")
+_KNOWN = set(_REQUIRED) | {"aliases", "sha256", "sha256_prefix", "unverified", "arch", "args", "size", "hub",
+                           "figures", "description"}
+_HEX = re.compile(r"[0-9a-f]+")
+_NAME = re.compile(r"[a-z0-9][a-z0-9._-]*")
+
+
+@dataclass(frozen=True)
+class Entry:
+    """One named model or weight file."""
+
+    name: str
+    file: str
+    task: str
+    source: str
+    licence: str
+    aliases: tuple[str, ...] = ()
+    sha256: str = ""
+    sha256_prefix: str = ""
+    unverified: bool = False
+    arch: str = ""
+    args: dict = field(default_factory=dict)
+    size: str = ""
+    hub: bool = False
+    figures: dict = field(default_factory=dict)
+    description: str = ""
+    manifest: Path | None = None  # the manifest.toml that defines it
+
+    @property
+    def url(self) -> str:
+        """The download URL, or "" when the source is a script of this repo."""
+        return self.source if self.source.startswith(("https://", "http://")) else ""
+
+    @property
+    def names(self) -> tuple[str, ...]:
+        return (self.name, *self.aliases)
+
+
+# --- where files live ---
+
+
+def package_weights_dir() -> Path:
+    """translate/weights/ inside the installed package (manifest and bundled files)."""
+    return Path(__file__).resolve().parent / "weights"
+
+
+def env_weights_dirs() -> list[Path]:
+    """$TRANSLATE_WEIGHTS (one folder, or several joined by os.pathsep)."""
+    value = os.environ.get("TRANSLATE_WEIGHTS", "")
+    return [Path(p).expanduser() for p in value.split(os.pathsep) if p]
+
+
+def user_cache_dir() -> Path:
+    """~/.cache/translate/weights, or $XDG_CACHE_HOME/translate/weights."""
+    base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
+    return Path(base).expanduser() / "translate" / "weights"
+
+
+def weights_dirs() -> list[Path]:
+    """Folders searched for weight files, first match wins: $TRANSLATE_WEIGHTS, the package, the user cache."""
+    dirs: list[Path] = []
+    for d in [*env_weights_dirs(), package_weights_dir(), user_cache_dir()]:
+        if d not in dirs:
+            dirs.append(d)
+    return dirs
+
+
+def hub_checkpoints_dir() -> Path:
+    """torch.hub.get_dir()/checkpoints: where torchvision and face-alignment look for downloaded files."""
+    import torch.hub
+
+    return Path(torch.hub.get_dir()) / "checkpoints"
+
+
+def find_weight_file(filename: str) -> Path | None:
+    """The first ``filename`` in weights_dirs(), then in the torch hub checkpoints folder; None if absent.
+
+    For third-party files loaded by name (VGG19 for the perceptual loss, face-alignment's FAN and S3FD).
+    """
+    for d in [*weights_dirs(), hub_checkpoints_dir()]:
+        path = d / filename
+        if path.is_file():
+            return path
+    return None
+
+
+def locate(entry: Entry) -> Path | None:
+    """The entry's file where it is present, or None."""
+    if entry.hub:
+        return find_weight_file(entry.file)
+    for d in weights_dirs():
+        path = d / entry.file
+        if path.is_file():
+            return path
+    return None
+
+
+# --- the manifest ---
+
+
+def manifest_files() -> list[Path]:
+    """The packaged manifest first, then any manifest.toml in $TRANSLATE_WEIGHTS or the user cache."""
+    files = [package_weights_dir() / MANIFEST_NAME]
+    for d in [*env_weights_dirs(), user_cache_dir()]:
+        path = d / MANIFEST_NAME
+        if path.is_file() and path.resolve() not in {f.resolve() for f in files}:
+            files.append(path)
+    return files
+
+
+def parse_manifest(path: Path) -> list[Entry]:
+    """Entries of one manifest file; a malformed entry is a UserError naming the file and the entry."""
+    try:
+        data = tomllib.loads(path.read_text(encoding="utf-8"))
+    except (OSError, tomllib.TOMLDecodeError) as e:
+        raise UserError(f"cannot read the model manifest {path}: {e}") from None
+    models = data.get("models", {})
+    if not isinstance(models, dict):
+        raise UserError(f"{path}: 'models' must be a table of [models.NAME] blocks")
+    return [_entry(path, name, block) for name, block in models.items()]
+
+
+def _entry(path: Path, name: str, block: dict) -> Entry:
+    where = f"{path} [models.{name}]"
+    if not isinstance(block, dict):
+        raise UserError(f"{where}: must be a table")
+    missing = [k for k in _REQUIRED if not block.get(k)]
+    unknown = sorted(set(block) - _KNOWN)
+    if missing or unknown:
+        raise UserError(f"{where}: " + "; ".join(
+            ([f"missing {', '.join(missing)}"] if missing else []) + ([f"unknown keys {', '.join(unknown)}"] if unknown else [])))
+    aliases = tuple(block.get("aliases", ()))
+    for n in (name, *aliases):
+        if not _NAME.fullmatch(n):
+            raise UserError(f"{where}: {n!r} is not a valid name (lower case letters, digits, '.', '_', '-')")
+    if block["task"] not in MANIFEST_TASKS:
+        raise UserError(f"{where}: task {block['task']!r} is not one of {', '.join(MANIFEST_TASKS)}")
+    if "/" in block["file"] or "\\" in block["file"]:
+        raise UserError(f"{where}: file must be a bare file name, got {block['file']!r}")
+    sha, prefix = block.get("sha256", "").lower(), block.get("sha256_prefix", "").lower()
+    unverified = bool(block.get("unverified", False))
+    if sha and not (len(sha) == 64 and _HEX.fullmatch(sha)):
+        raise UserError(f"{where}: sha256 must be 64 hex digits")
+    if prefix and not _HEX.fullmatch(prefix):
+        raise UserError(f"{where}: sha256_prefix must be hex digits")
+    if not sha and not unverified:
+        raise UserError(f"{where}: give its sha256, or mark it unverified = true")
+    return Entry(name=name, file=block["file"], task=block["task"], source=block["source"], licence=block["licence"],
+                 aliases=aliases, sha256=sha, sha256_prefix=prefix, unverified=unverified and not sha,
+                 arch=block.get("arch", ""), args=dict(block.get("args", {})), size=str(block.get("size", "")),
+                 hub=bool(block.get("hub", False)), figures=dict(block.get("figures", {})),
+                 description=block.get("description", ""), manifest=path)
+
+
+def entries() -> list[Entry]:
+    """Every named entry, packaged ones first. A name or alias defined twice is a UserError."""
+    result: list[Entry] = []
+    seen: dict[str, Entry] = {}
+    for path in manifest_files():
+        for entry in parse_manifest(path):
+            for n in entry.names:
+                if n in seen:
+                    other = seen[n]
+                    raise UserError(f"model name {n!r} is defined twice: in {other.manifest} [models.{other.name}] and in "
+                                    f"{entry.manifest} [models.{entry.name}]; rename one")
+                seen[n] = entry
+            result.append(entry)
+    return result
+
+
+def find(name: str) -> Entry | None:
+    """The entry called ``name`` (or with that alias; case-insensitive), or None."""
+    key = name.strip().lower()
+    for entry in entries():
+        if key in entry.names:
+            return entry
+    return None
+
+
+def names(tasks: tuple[str, ...] | None = None) -> list[str]:
+    """Entry names, optionally only those of the given tasks."""
+    return [e.name for e in entries() if tasks is None or e.task in tasks]
+
+
+# --- hashes ---
+
+
+def verify_status(entry: Entry, path: str | Path) -> tuple[str, str]:
+    """(status, sha256 of the file): status is "ok", "prefix ok", "unverified" or "mismatch"."""
+    digest = file_sha256(path)
+    if entry.sha256:
+        return ("ok" if digest == entry.sha256 else "mismatch"), digest
+    if entry.sha256_prefix:
+        return ("prefix ok" if digest.startswith(entry.sha256_prefix) else "mismatch"), digest
+    return "unverified", digest
+
+
+def verify(entry: Entry, path: str | Path) -> str:
+    """The file's sha256; a UserError when it differs from the entry's (entries marked unverified pass
+    unless a known sha256 prefix differs)."""
+    status, digest = verify_status(entry, path)
+    if status == "mismatch":
+        expected = entry.sha256 or entry.sha256_prefix + "..."
+        raise UserError(f"{path} has sha256 {digest[:16]}..., not {expected[:16]}... as the manifest says for "
+                        f"{entry.name!r}: it is damaged or a different file; delete it and run 'translate weights fetch "
+                        f"{entry.name}', or pass --no-verify to use it anyway")
+    return digest
