@@ -13,6 +13,7 @@ from translate.errors import FlaggedError, UserError
 COMMANDS = [
     ("train", "train"),
     ("apply", "apply"),
+    ("faces", "faces"),
 ]
 
 
