@@ -43,8 +43,8 @@ def srm_kernels() -> torch.Tensor:
 class HighPassResidual(nn.Module):
     """Fixed depthwise high-pass filtering: (N, C, H, W) -> (N, 3*C, H, W), channel order
     [c0k0, c0k1, c0k2, c1k0, ...]. Reflect padding keeps the size; ``clamp`` (if > 0) truncates residuals
-    to [-clamp, clamp] like SRM's truncation (in the input's units). The kernels are a buffer, not a
-    parameter: they are saved with the model but never trained."""
+    to [-clamp, clamp] like SRM's truncation (in the input's units). The kernels are a non-persistent
+    buffer: constants rebuilt by the constructor, never trained and not stored in model files."""
 
     def __init__(self, in_channels: int = 3, clamp: float = 0.0):
         super().__init__()
