@@ -1,0 +1,66 @@
+import numpy as np
+import pytest
+
+from translate.detect.calibrate import (Calibration, apply_temperature, binary_nll, calibrate, fit_temperature,
+                                        sigmoid)
+from translate.metrics import roc_auc
+
+
+def miscalibrated(n=4000, overconfidence=5.0, seed=0):
+    """Labels drawn from sigmoid(true logit); the model reports overconfidence x the true logit."""
+    rng = np.random.default_rng(seed)
+    true_logits = rng.normal(0, 2, n)
+    labels = (rng.uniform(size=n) < sigmoid(true_logits)).astype(int)
+    return overconfidence * true_logits, labels
+
+
+@pytest.mark.parametrize("factor", [5.0, 0.3])
+def test_temperature_recovers_the_miscalibration_and_lowers_nll(factor):
+    logits, labels = miscalibrated(overconfidence=factor)
+    t = fit_temperature(logits, labels)
+    assert t == pytest.approx(factor, rel=0.1)
+    before, after = binary_nll(logits, labels), binary_nll(logits, labels, t)
+    assert after < before
+    if factor > 1:
+        assert before - after > 0.3  # overconfidence is expensive in NLL
+    # the optimum: nudging T either way does not help
+    assert after <= binary_nll(logits, labels, t * 1.05) and after <= binary_nll(logits, labels, t / 1.05)
+
+
+def test_ranking_unchanged():
+    logits, labels = miscalibrated()
+    t = fit_temperature(logits, labels)
+    probs = apply_temperature(logits, t)
+    assert np.array_equal(np.argsort(probs, kind="stable"), np.argsort(logits, kind="stable"))
+    assert roc_auc(labels, probs) == roc_auc(labels, logits)
+
+
+def test_separable_data_hits_the_bound_not_zero():
+    logits = np.r_[np.full(50, -3.0), np.full(50, 3.0)]
+    labels = np.r_[np.zeros(50), np.ones(50)]
+    t = fit_temperature(logits, labels)
+    assert t == pytest.approx(0.05, rel=1e-6)
+
+
+def test_calibrate_threshold_gives_stated_fpr_on_reals():
+    logits, labels = miscalibrated(n=5000, seed=1)
+    cal = calibrate(logits, labels, fpr=0.05)
+    real_probs = cal.probabilities(logits[labels == 0])
+    fpr = np.mean(real_probs > cal.threshold)
+    assert fpr <= 0.05 and fpr > 0.049  # as close as the count of reals allows
+    assert cal.threshold_fpr == 0.05
+    assert Calibration.from_extra(cal.to_extra()) == cal
+
+
+def test_uncalibrated_defaults_and_errors():
+    cal = Calibration.from_extra({})
+    assert cal.temperature == 1.0 and cal.threshold == 0.5
+    with pytest.raises(ValueError):
+        calibrate([1.0, 2.0], [1, 1])
+    with pytest.raises(ValueError):
+        fit_temperature([1.0], [0, 1])
+
+
+def test_nll_is_stable_for_huge_logits():
+    assert np.isfinite(binary_nll([1e4, -1e4], [0, 1]))
+    assert binary_nll([1e4, -1e4], [1, 0]) == pytest.approx(0.0)
