@@ -64,16 +64,24 @@ def read_checkpoint(src: str | Path) -> dict:
     try:
         obj = torch.load(src, map_location="cpu", weights_only=True)
     except pickle.UnpicklingError as e:
-        first = str(e).strip().splitlines()[0] if str(e).strip() else "unsupported content"
-        raise UserError(f"refused to load {src}: it holds Python objects other than tensors, which could run code "
-                        f"when loaded ({first[:160]}); only plain state dicts are imported - re-save the weights "
-                        "alone (torch.save(net.state_dict(), ...)) where you trust the code") from None
+        found = re.search(r"Unsupported global: GLOBAL ([\w.]+)", str(e))
+        if found is None:
+            raise UserError(f"cannot read {src} as a PyTorch checkpoint ({_unpickler_reason(e)}); is the file "
+                            "complete?") from None
+        raise UserError(f"refused to load {src}: besides tensors it holds {found.group(1)}, a Python object that could "
+                        "run code when loaded; nothing was run. Only plain state dicts are imported: re-save the "
+                        "weights alone (torch.save(net.state_dict(), ...)) where you trust the code") from None
     except (RuntimeError, EOFError, OSError, ValueError, AttributeError, ImportError, KeyError) as e:
         raise UserError(f"cannot read {src} as a PyTorch checkpoint ({type(e).__name__}: {str(e)[:160]}); "
                         "is the file complete?") from None
     if not isinstance(obj, dict):
         raise UserError(f"{src} holds a {type(obj).__name__}, not a state dict; only state dicts can be imported")
     return obj
+
+
+def _unpickler_reason(e: Exception) -> str:
+    found = re.search(r"WeightsUnpickler error:\s*(.+)", str(e))
+    return (found.group(1) if found else str(e).strip().splitlines()[0])[:160]
 
 
 def _read_safetensors(src: Path) -> dict:

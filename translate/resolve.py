@@ -56,7 +56,7 @@ def _check_task(file: Path, tasks: tuple[str, ...] | None, spec: str) -> Path:
 
 
 def _or(tasks: tuple[str, ...]) -> str:
-    return " or ".join(f"a {t} model" for t in tasks)
+    return "a model of task " + " or ".join(tasks)
 
 
 def _names_hint(tasks: tuple[str, ...] | None) -> str:
