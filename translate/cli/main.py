@@ -14,6 +14,10 @@ COMMANDS = [
     ("train", "train"),
     ("apply", "apply"),
     ("faces", "faces"),
+    ("video", "video"),
+    ("frames", "frames"),
+    ("chain", "chain"),
+    ("run", "run"),
 ]
 
 
