@@ -18,6 +18,7 @@ COMMANDS = [
     ("frames", "frames"),
     ("chain", "chain"),
     ("run", "run"),
+    ("weights", "weights"),
 ]
 
 
