@@ -37,20 +37,15 @@ def _folder_frames(folder: Path) -> Iterator[tuple[int, str, np.ndarray]]:
 
 
 def _video_frames(path: Path) -> Iterator[tuple[int, str, np.ndarray]]:
+    from translate.video import FrameReader
+
+    reader = FrameReader(path)
     try:
-        from translate.video import FrameReader
-    except ImportError as e:
-        raise UserError(f"reading videos needs translate.video, which is not available here: {e}") from None
-    index = 0
-    with FrameReader(path) as reader:
-        for item in reader:
-            frames = item.frames if hasattr(item, "frames") else item
-            indices = list(item.indices) if hasattr(item, "indices") else None
-            frames = frames[None] if frames.ndim == 3 else frames
-            for k, frame in enumerate(frames):
-                i = indices[k] if indices is not None else index
-                yield i, "", frame
-                index = i + 1
+        for batch in reader:
+            for index, frame in zip(batch.indices, batch.frames):
+                yield index, "", frame
+    finally:
+        reader.close()
 
 
 def read_alignments(path: str | Path) -> dict:

@@ -16,6 +16,7 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass, field
 
+import cv2
 import numpy as np
 
 from translate.faces import align
@@ -99,6 +100,7 @@ class _Track:
     raw: np.ndarray
     box: Box
     smoother: OneEuroLandmarks | None
+    patch: np.ndarray | None = None  # small aligned grey crop of the last accepted frame
     missed: int = 0
 
 
@@ -114,6 +116,17 @@ def _box_corners(box: Box) -> np.ndarray:
 def _corners_to_box(c: np.ndarray) -> Box:
     lo, hi = c.min(0), c.max(0)
     return (float(lo[0]), float(lo[1]), float(hi[0]), float(hi[1]))
+
+
+PATCH = 32
+
+
+def face_patch(rgb: np.ndarray, landmarks: np.ndarray) -> np.ndarray:
+    """32x32 aligned grey crop, zero mean and unit norm: what the face looks like, for appearance checks."""
+    grey = cv2.cvtColor(rgb, cv2.COLOR_RGB2GRAY)
+    patch = align.warp_to_crop(grey, align.align_matrix(landmarks, PATCH, "legacy"), PATCH).astype(np.float32)
+    patch -= patch.mean()
+    return patch / max(float(np.linalg.norm(patch)), 1e-6)
 
 
 def landmarks_box(landmarks: np.ndarray) -> Box:
@@ -136,13 +149,13 @@ class FaceTracker:
 
     def __init__(self, detector: LandmarkDetector, redetect_every: int = 8, min_iou: float = 0.3,
                  smooth: bool = True, max_missed: int = 0, max_align_error: float = 0.12,
-                 min_score: float = 0.3, min_size: float = 0.0,
-                 min_cutoff: float = 0.02, beta: float = 0.3):
+                 min_score: float = 0.0, min_size: float = 0.0,
+                 min_cutoff: float = 0.02, beta: float = 0.3, min_similarity: float = 0.6):
         self.detector = detector
         self.redetect_every = max(1, redetect_every)
         self.min_iou, self.smooth, self.max_missed = min_iou, smooth, max_missed
         self.max_align_error, self.min_score, self.min_size = max_align_error, min_score, min_size
-        self.min_cutoff, self.beta = min_cutoff, beta
+        self.min_cutoff, self.beta, self.min_similarity = min_cutoff, beta, min_similarity
         self.tracks: list[_Track] = []
         self.stats = TrackerStats()
         self._next_id = 0
@@ -164,6 +177,12 @@ class FaceTracker:
             raw = face.landmarks
         if not self._good(face) or box_iou(face.box, landmarks_box_to_detect_box(track, raw)) < 0.5:
             return None
+        # The landmark model always returns a face shape: check the face still looks like the tracked one
+        # (a cut, an occlusion or a face leaving the frame fails this and triggers a full detection).
+        patch = face_patch(rgb, face.landmarks)
+        if track.patch is not None and float((patch * track.patch).sum()) < self.min_similarity:
+            return None
+        track.patch = patch
         return face
 
     def _detect(self, rgb: np.ndarray) -> list[Face]:
@@ -199,8 +218,9 @@ class FaceTracker:
         out = []
         for t, face, detected in fitted:
             t.raw, t.box = face.landmarks, face.box
-            if detected:  # re-anchor the box to this detection
+            if detected:  # re-anchor the box and the appearance to this detection
                 t.box_in_face = align.transform_points(_box_corners(face.box), _unit_fit(face.landmarks))
+                t.patch = face_patch(rgb, face.landmarks)
             lm = t.smoother(face.landmarks) if t.smoother is not None else face.landmarks
             out.append(TrackedFace(t.track_id, face.box, np.asarray(lm, np.float32),
                                    face.landmarks, face.score, detected))
