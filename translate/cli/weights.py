@@ -143,6 +143,8 @@ def info(model: str, as_json: bool) -> None:
 
     path = Path(model).expanduser()
     if path.is_dir():
+        if not (path / "model.safetensors").is_file():
+            raise UserError(f"{path} has no model.safetensors: give a model file, a finished run folder or a name")
         path = path / "model.safetensors"
     data: dict
     if path.is_file():
