@@ -170,15 +170,21 @@ def parse_rate(text: str | None) -> Fraction | None:
     return value if value > 0 else None
 
 
-def snap_rate(value: Fraction | float) -> Fraction:
-    """A rate printed with two decimals (ffmpeg -i says '29.97 fps') back to the exact rational it stands for."""
+def standard_rate(value: Fraction | float) -> Fraction | None:
+    """The standard rate (integer, half-integer or NTSC k*1000/1001) that a 2-decimal print stands for, if any."""
     x = float(value)
     for cand in _NTSC:
         if abs(x - float(cand)) < 0.006:
             return cand
-    if abs(x - round(x)) < 0.006:
-        return Fraction(round(x))
-    return Fraction(x).limit_denominator(1001)
+    for cand in (Fraction(round(x)), Fraction(round(2 * x), 2)):
+        if cand > 0 and abs(x - float(cand)) < 0.006:
+            return cand
+    return None
+
+
+def snap_rate(value: Fraction | float) -> Fraction:
+    """A rate printed with two decimals (ffmpeg -i says '29.97 fps') back to the exact rational it stands for."""
+    return standard_rate(value) or Fraction(float(value)).limit_denominator(1001)
 
 
 def parse_time(text: str | float | None) -> float | None:
@@ -471,26 +477,30 @@ def _apply_scan(info: StreamInfo, scan: PacketScan, nominal: Fraction | None) ->
     if scan.count == 0:
         raise UserError(f"{info.path}: the video stream holds no frames")
     info = info.replace(frame_count=scan.count)
-    if not scan.pts or scan.end is None or scan.end <= scan.pts[0]:
+    if not scan.pts:
         return info
     n = scan.count
-    span = (scan.end - scan.pts[0]) * scan.time_base  # seconds, exact
-    average = Fraction(n) / span
+    first, last = scan.pts[0], scan.pts[-1]
+    if scan.end is not None and scan.end > last:  # packet durations known: the span includes the last frame
+        intervals, span = n, (scan.end - first) * scan.time_base
+    else:
+        intervals, span = n - 1, (last - first) * scan.time_base
+    if intervals <= 0 or span <= 0:
+        return info
+    average = Fraction(intervals) / span
     fps = average
-    if nominal and abs(n / nominal - span) <= Fraction(1, 2) / nominal:
-        fps = nominal  # the measured span agrees with the nominal rate to within half a frame: it is exact
+    # the nominal rate is exact when it explains the measured span to within two ticks of the time base
+    if nominal and abs(intervals / nominal - span) <= 2 * scan.time_base:
+        fps = nominal
     elif average.denominator > 1_000_000:
         fps = average.limit_denominator(1_000_000)
-    start = scan.pts[0]
-    drift, at = 0.0, 0
-    period = 1 / fps
-    for i, p in enumerate(scan.pts):
-        d = abs(float((p - start) * scan.time_base - i * period))
-        if d > drift:
-            drift, at = d, i
-    vfr = drift > 0.5 * float(period)
+    times = (np.asarray(scan.pts, dtype=np.int64) - first) * float(scan.time_base)
+    deviation = np.abs(times - np.arange(n) / float(fps))
+    at = int(deviation.argmax())
+    drift = float(deviation[at])
+    vfr = drift > 0.5 / float(fps)
     return info.replace(fps=fps, vfr=vfr, max_drift=drift if vfr else 0.0, max_drift_frame=at if vfr else None,
-                        duration=float(span))
+                        duration=float(n / fps))
 
 
 def probe(path: str | Path, scan: bool | None = None) -> StreamInfo:
@@ -526,7 +536,7 @@ def probe(path: str | Path, scan: bool | None = None) -> StreamInfo:
         if "Input #" not in text:
             raise UserError(f"{path}: not a readable video ({ffmpeg_error_line(text.splitlines())})")
         info = info_from_ffmpeg_stderr(text, str(path))
-        nominal = info.fps
+        nominal = standard_rate(info.fps)  # a print like '16.67 fps' is not exact: the timestamps decide
         need_scan = True
     if scan if scan is not None else need_scan:
         info = _apply_scan(info.replace(vfr=False), scan_packets(path, ffmpeg), nominal)
