@@ -38,7 +38,7 @@ def face_mask(landmarks: np.ndarray, size: int, kind: str = "components", erode:
     out = mask.astype(np.float32) / 255.0
     sigma = feather * size / 2.0
     if sigma > 0:
-        out = cv2.GaussianBlur(out, (0, 0), sigma)
+        out = np.clip(cv2.GaussianBlur(out, (0, 0), sigma), 0.0, 1.0)
     return out
 
 

@@ -5,7 +5,10 @@ first frame, every `redetect_every` frames (to find new faces) and whenever a tr
 in between, each face's landmarks are re-fitted in a box predicted from its previous landmarks (twice, so the
 box settles on the face). That box is the last detection box carried along by the landmarks' similarity
 transform, so on a still face it equals the detector's box and the result is the same as re-detecting,
-while skipping the detector (the slow part: 10-100x the landmark cost with dlib HOG).
+while skipping the detector (the slow part: 10-100x the landmark cost with dlib HOG). A re-fitted face must
+also still look like the tracked one (normalised correlation of a 32 px aligned grey patch), so a cut or an
+occlusion falls back to detection. Faces lost for up to `max_missed` frames keep their id when they return
+in an overlapping box.
 
 Smoothing is a One-Euro filter (Casiez et al. 2012) on the whole landmark set: the cut-off frequency rises
 with the face's speed (measured as a fraction of the face's size per frame), so a still face barely moves
@@ -101,7 +104,7 @@ class _Track:
     box: Box
     smoother: OneEuroLandmarks | None
     patch: np.ndarray | None = None  # small aligned grey crop of the last accepted frame
-    missed: int = 0
+    lost_at: int | None = None  # frame number it was last missed on (None: active)
 
 
 def _unit_fit(landmarks: np.ndarray) -> np.ndarray:
@@ -148,7 +151,7 @@ class FaceTracker:
     """Detect/track faces frame by frame. Call once per frame, in order."""
 
     def __init__(self, detector: LandmarkDetector, redetect_every: int = 8, min_iou: float = 0.3,
-                 smooth: bool = True, max_missed: int = 0, max_align_error: float = 0.12,
+                 smooth: bool = True, max_missed: int = 30, max_align_error: float = 0.12,
                  min_score: float = 0.0, min_size: float = 0.0,
                  min_cutoff: float = 0.02, beta: float = 0.3, min_similarity: float = 0.6):
         self.detector = detector
@@ -204,10 +207,11 @@ class FaceTracker:
     def __call__(self, rgb: np.ndarray) -> list[TrackedFace]:
         self.stats.frames += 1
         self._since_detect += 1
+        active = [t for t in self.tracks if t.lost_at is None]
         fitted: list[tuple[_Track, Face, bool]] = []
-        need_detect = not self.tracks or self._since_detect >= self.redetect_every
+        need_detect = not active or self._since_detect >= self.redetect_every
         if not need_detect:
-            for t in self.tracks:
+            for t in active:
                 face = self._refit(rgb, t)
                 if face is None:
                     need_detect = True
@@ -217,7 +221,7 @@ class FaceTracker:
             fitted = self._assign(self._detect(rgb))
         out = []
         for t, face, detected in fitted:
-            t.raw, t.box = face.landmarks, face.box
+            t.raw, t.box, t.lost_at = face.landmarks, face.box, None
             if detected:  # re-anchor the box and the appearance to this detection
                 t.box_in_face = align.transform_points(_box_corners(face.box), _unit_fit(face.landmarks))
                 t.patch = face_patch(rgb, face.landmarks)
@@ -230,24 +234,30 @@ class FaceTracker:
         return sorted(out, key=lambda f: f.track_id)
 
     def _assign(self, faces: list[Face]) -> list[tuple[_Track, Face, bool]]:
+        """Match detections to tracks (active or recently lost) by box IoU; start tracks for the rest.
+
+        A track not seen for more than max_missed frames is forgotten; one that comes back in time keeps its
+        id (its smoother restarts, as the face may have moved while hidden).
+        """
+        now = self.stats.frames
+        self.tracks = [t for t in self.tracks if t.lost_at is None or now - t.lost_at <= self.max_missed]
         pairs = match_by_iou([t.box for t in self.tracks], [f.box for f in faces], self.min_iou)
         matched_t = {i for i, _ in pairs}
         matched_f = {j for _, j in pairs}
-        fitted = [(self.tracks[i], faces[j], True) for i, j in pairs]
-        kept = [self.tracks[i] for i, _ in pairs]
+        fitted = []
+        for i, j in pairs:
+            t = self.tracks[i]
+            if t.lost_at is not None and t.smoother is not None:
+                t.smoother = OneEuroLandmarks(self.min_cutoff, self.beta)
+            fitted.append((t, faces[j], True))
         for i, t in enumerate(self.tracks):
-            if i not in matched_t:
-                t.missed += 1
-                if t.missed <= self.max_missed:
-                    kept.append(t)
+            if i not in matched_t and t.lost_at is None:
+                t.lost_at = now
         for j, f in enumerate(faces):
             if j not in matched_f:
                 t = self._new_track(f)
-                kept.append(t)
+                self.tracks.append(t)
                 fitted.append((t, f, True))
-        for t, _, _ in fitted:
-            t.missed = 0
-        self.tracks = kept
         return fitted
 
 
