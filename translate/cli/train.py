@@ -1,0 +1,166 @@
+"""`translate train METHOD`: parse options into the run's configs and start (or resume) the shared loop."""
+from __future__ import annotations
+
+import sys
+from dataclasses import fields
+from pathlib import Path
+
+import click
+
+from translate.cli.options import explicit_values
+
+# option name -> (config section, field). Sections: loop, data, model.
+LOOP_KEYS = ["name", "out", "steps", "epochs", "decay_epochs", "batch_size", "seed", "device", "precision", "workers",
+             "sample_every", "save_every", "keep", "log_every", "tensorboard", "init_from"]
+DATA_KEYS = ["a", "b", "data", "size", "load_size", "preprocess", "flip", "direction"]
+
+
+def common_options(f):
+    """Options every method shares (defaults are the reference's)."""
+    opts = [
+        click.option("--name", help="Run name (folder under --out). Default: from the method and data folders."),
+        click.option("--out", default="runs", show_default=True, type=click.Path(file_okay=False), help="Parent folder of run folders."),
+        click.option("--size", default=256, show_default=True, type=click.IntRange(8), help="Training crop size (px)."),
+        click.option("--load-size", type=click.IntRange(8), help="Resize to this before the random crop. Default: size x 286/256."),
+        click.option("--preprocess", type=click.Choice(["resize_and_crop", "crop", "scale_width_and_crop", "resize", "none"]),
+                     default="resize_and_crop", show_default=True, help="How images become crops."),
+        click.option("--flip/--no-flip", default=True, show_default=True, help="Random horizontal flips."),
+        click.option("--batch-size", default=1, show_default=True, type=click.IntRange(1), help="Global batch size."),
+        click.option("--steps", type=click.IntRange(1), help="Total optimizer steps (half constant LR, half linear decay). Overrides --epochs."),
+        click.option("--epochs", default=100, show_default=True, type=click.IntRange(0), help="Epochs at constant LR."),
+        click.option("--decay-epochs", default=100, show_default=True, type=click.IntRange(0), help="Epochs of linear LR decay."),
+        click.option("--lr", type=float, help="Adam learning rate (default: the method's)."),
+        click.option("--seed", default=0, show_default=True, type=int),
+        click.option("--device", default="auto", show_default=True, help="auto, cpu, cuda, cuda:N or mps."),
+        click.option("--precision", default="fp32", show_default=True, type=click.Choice(["auto", "fp32", "bf16", "fp16"]),
+                     help="Autocast precision (auto: bf16/fp16 where the hardware is faster with it)."),
+        click.option("--workers", default=2, show_default=True, type=click.IntRange(0), help="DataLoader worker processes."),
+        click.option("--sample-every", default=500, show_default=True, type=click.IntRange(1), help="Steps between sample grids."),
+        click.option("--save-every", default=1000, show_default=True, type=click.IntRange(1), help="Steps between checkpoints."),
+        click.option("--keep", default=3, show_default=True, type=click.IntRange(0), help="Step checkpoints kept (last.pt always)."),
+        click.option("--log-every", default=10, show_default=True, type=click.IntRange(1), help="Steps between log.jsonl flushes."),
+        click.option("--tensorboard", is_flag=True, help="Also write TensorBoard events (needs the tensorboard package)."),
+        click.option("--resume", is_flag=True, help="Continue the run named by --name/--out exactly where it stopped."),
+        click.option("--init-from", "init_from", metavar="MODEL", help="Fine-tune: start from the weights of this model (file, run folder or name)."),
+    ]
+    for opt in reversed(opts):
+        f = opt(f)
+    return f
+
+
+def gan_options(f):
+    opts = [
+        click.option("--netG", "netG", help="Generator: resnet_9blocks, resnet_6blocks, unet_256, unet_128, unet_64, unet_32."),
+        click.option("--ngf", type=click.IntRange(1), help="Generator width (default 64)."),
+        click.option("--netD", "netD", type=click.Choice(["basic", "n_layers", "pixel"]), help="PatchGAN discriminator (default basic = 70x70)."),
+        click.option("--n-layers-d", "n_layers_d", type=click.IntRange(1), help="Layers of the n_layers discriminator."),
+        click.option("--ndf", type=click.IntRange(1), help="Discriminator width (default 64)."),
+        click.option("--norm", type=click.Choice(["instance", "batch", "none"]), help="Normalisation layers."),
+        click.option("--dropout/--no-dropout", default=None, help="Dropout in the generator."),
+        click.option("--upsample", type=click.Choice(["transpose", "resize"]), help="ResNet up-sampling: transposed conv (reference) or resize-conv (no checkerboard)."),
+        click.option("--gan-mode", "gan_mode", type=click.Choice(["vanilla", "lsgan", "hinge", "wgangp"]), help="Adversarial objective."),
+        click.option("--pool-size", "pool_size", type=click.IntRange(0), help="Replay buffer of generated images (0 = off)."),
+        click.option("--beta1", type=float, help="Adam beta1 (default 0.5)."),
+    ]
+    for opt in reversed(opts):
+        f = opt(f)
+    return f
+
+
+def _default_name(method: str, params: dict) -> str:
+    def stem(p: str | None) -> str:
+        path = Path(p.rstrip("/")) if p else Path("data")
+        return path.parent.name if path.name in ("train", "trainA", "trainB", "A", "B") and path.parent.name else path.name
+    if params.get("a") and params.get("b"):
+        return f"{method}-{stem(params['a'])}-{stem(params['b'])}"
+    return f"{method}-{stem(params.get('data'))}"
+
+
+def build_spec(method_name: str, params: dict, ctx: click.Context):
+    """Configs from the parsed options; returns the RunSpec and the explicitly given values (for --resume)."""
+    from translate.methods import METHODS
+    from translate.methods.base import DataConfig
+    from translate.training import LoopConfig, RunSpec
+
+    method = METHODS[method_name]
+    params = dict(params)
+    params["name"] = params.get("name") or _default_name(method_name, params)
+    if params.get("load_size") is None:
+        params["load_size"] = max(params["size"], round(params["size"] * 286 / 256))
+    loop = LoopConfig(**{k: params[k] for k in LOOP_KEYS if k in params and params[k] is not None})
+    data = DataConfig(**{k: params[k] for k in DATA_KEYS if k in params and params[k] is not None})
+    model_fields = {f.name for f in fields(method.Config)}
+    model = method.Config(**{k: v for k, v in params.items() if k in model_fields and v is not None})
+    explicit = {}
+    for key, value in explicit_values(ctx).items():
+        for section, keys in (("loop", LOOP_KEYS), ("data", DATA_KEYS), ("model", model_fields)):
+            if key in keys and key not in ("name", "out"):
+                explicit[(section, key)] = value
+    return RunSpec(method_name, loop, data, model), explicit
+
+
+def launch(method_name: str, params: dict, ctx: click.Context) -> None:
+    from translate.training import start_run
+
+    resume = params.pop("resume", False)
+    spec, explicit = build_spec(method_name, params, ctx)
+    code = start_run(spec, resume, explicit)
+    if code:
+        sys.exit(code)
+
+
+@click.group()
+def train() -> None:
+    """Train a model; writes a run folder (config, checkpoints, model.safetensors, samples, logs).
+
+    \b
+    Examples:
+      translate train cyclegan --a horses/ --b zebras/
+      translate train pix2pix --data facades/train
+      translate train cyclegan --a horses/ --b zebras/ --resume     # continue exactly
+    """
+
+
+@train.command("cyclegan")
+@click.option("--a", "a", type=click.Path(), help="Folder of domain-A images.")
+@click.option("--b", "b", type=click.Path(), help="Folder of domain-B images.")
+@click.option("--data", type=click.Path(), help="Folder holding trainA/ and trainB/ (instead of --a/--b).")
+@click.option("--lambda-cycle", "lambda_cycle", type=float, help="Cycle-consistency weight (default 10).")
+@click.option("--lambda-identity", "lambda_identity", type=float, help="Identity weight, x lambda-cycle (default 0.5).")
+@gan_options
+@common_options
+@click.pass_context
+def cyclegan(ctx: click.Context, **params) -> None:
+    """CycleGAN on two unpaired folders (reference defaults: resnet_9blocks, instance norm, LSGAN, pool 50).
+
+    \b
+    Example:
+      translate train cyclegan --a horse2zebra/trainA --b horse2zebra/trainB --size 256
+    """
+    launch("cyclegan", params, ctx)
+
+
+@train.command("pix2pix")
+@click.option("--data", type=click.Path(), help="Folder of A|B side-by-side images.")
+@click.option("--a", "a", type=click.Path(), help="Folder of A images (paired with --b by file name).")
+@click.option("--b", "b", type=click.Path(), help="Folder of B images.")
+@click.option("--direction", type=click.Choice(["AtoB", "BtoA"]), default="AtoB", show_default=True)
+@click.option("--lambda-l1", "lambda_l1", type=float, help="L1 weight (default 100).")
+@gan_options
+@common_options
+@click.pass_context
+def pix2pix(ctx: click.Context, **params) -> None:
+    """Pix2Pix on paired images (reference defaults: unet_256, batch norm, dropout, vanilla GAN, L1 100).
+
+    The U-Net's depth follows --size when --netG is not given (unet_128 for --size 128).
+
+    \b
+    Example:
+      translate train pix2pix --data facades/train --direction BtoA
+    """
+    if params.get("netG") is None and params["size"] != 256:
+        size = params["size"]
+        if size & (size - 1):
+            raise click.BadParameter(f"{size} is not a power of 2: the U-Net needs one (or give --netG)", param_hint="--size")
+        params["netG"] = f"unet_{size}"
+    launch("pix2pix", params, ctx)

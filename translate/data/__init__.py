@@ -1,0 +1,1 @@
+"""Image listing, safe decoding, datasets and transforms."""

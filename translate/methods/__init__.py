@@ -1,0 +1,5 @@
+"""Training methods: one file each; METHODS maps the CLI name to the class."""
+from translate.methods.cyclegan import CycleGAN
+from translate.methods.pix2pix import Pix2Pix
+
+METHODS = {m.name: m for m in (CycleGAN, Pix2Pix)}
