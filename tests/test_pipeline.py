@@ -135,6 +135,19 @@ def test_error_in_writer_propagates_as_user_error(tmp_path):
     assert not out.exists() and no_leftovers(tmp_path)
 
 
+def test_out_of_memory_stops_with_a_hint_and_no_output(tmp_path):
+    class Oom(Upscale2):
+        device = "cuda:0"
+
+        def __call__(self, frames):
+            raise RuntimeError("CUDA out of memory. Tried to allocate 2.00 GiB")
+
+    src = make_indexed(tmp_path / "in.mp4", frames=6)
+    with pytest.raises(UserError, match="--tile"):
+        run(src, tmp_path / "out.mp4", [pipeline.TranslateStage(Oom())])
+    assert not (tmp_path / "out.mp4").exists() and no_leftovers(tmp_path)
+
+
 def test_stage_that_drops_a_frame_is_caught(tmp_path):
     src = make_indexed(tmp_path / "in.mp4", frames=6)
     with pytest.raises(RuntimeError, match="keep every frame"):

@@ -71,10 +71,22 @@ class TranslateStage(Stage):
             if faces_present:
                 raise UserError("a faces stage ran before translate, but the chain was built for whole frames; "
                                 "use translate target=faces")
-            out = batch.with_frames(self.translator(batch.frames))
+            out = batch.with_frames(self._run(batch.frames, batch))
         self.frames += len(batch)
         self.seconds += time.perf_counter() - t0
         return out
+
+    def _run(self, frames: np.ndarray, batch: FrameBatch) -> np.ndarray:
+        """The translator on ``frames``; out of memory stops the run with a hint (no frame is ever skipped)."""
+        try:
+            return self.translator(frames)
+        except (RuntimeError, MemoryError) as e:
+            if isinstance(e, MemoryError) or "out of memory" in str(e).lower():
+                device = getattr(self.translator, "device", "the device")
+                raise UserError(f"out of memory on {device} translating frames {batch.indices[0]}..{batch.indices[-1]} "
+                                f"({frames.shape[2]}x{frames.shape[1]}); use --tile 256 (or smaller) and/or "
+                                f"--batch-size 1") from None
+            raise
 
     def _translate_crops(self, batch: FrameBatch) -> None:
         faces = [f for m in batch.meta for f in m.get("faces", []) if f.get("crop") is not None]
@@ -84,7 +96,7 @@ class TranslateStage(Stage):
         for f in faces:
             by_shape.setdefault(np.asarray(f["crop"]).shape, []).append(f)
         for group in by_shape.values():
-            out = self.translator(np.stack([np.asarray(f["crop"], dtype=np.uint8) for f in group]))
+            out = self._run(np.stack([np.asarray(f["crop"], dtype=np.uint8) for f in group]), batch)
             for f, o in zip(group, out):
                 f["translated"] = o
         self.crops += len(faces)
@@ -133,6 +145,9 @@ SINK_BUILDERS: dict[str, Callable[..., FrameWriter]] = {"write": build_writer}
 
 def _register_optional_stages() -> None:
     """Stages of other packages (faces, detect) that exist in this install."""
+    from translate.detect.stage import build_detect_stage
+
+    STAGE_BUILDERS.setdefault("detect", build_detect_stage)
     try:
         from translate.faces import stages as face_stages
     except Exception:  # noqa: BLE001 - faces extras not installed or not there yet
