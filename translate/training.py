@@ -143,6 +143,7 @@ class Trainer:
         torch.manual_seed(loop.seed)
         method_cls = METHODS[spec.method]
         self.dataset, self.data_summary = method_cls.build_dataset(spec.data, loop.seed)
+        self.val_dataset = method_cls.build_validation(spec.data, loop.seed)
         self.method: Method = method_cls(spec.model, self.device, self.amp_dtype, loop.seed)
         self._check_sizes()
         self.steps_per_epoch = max(1, len(self.dataset) // loop.batch_size)
@@ -223,6 +224,13 @@ class Trainer:
         nets, info = self.method.export()
         nets = {k: unwrap(v) for k, v in nets.items()}
         info.name = self.spec.loop.name
+        if self.val_dataset is not None:
+            facts = self.method.validate(self.val_dataset)
+            info.extra = {**info.extra, **facts}
+            scalars = {k: v for k, v in facts.get("validation", {}).items() if isinstance(v, (int, float))}
+            if scalars:
+                print(f"validation at step {self.step}: " + ", ".join(f"{k} {v:.4g}" for k, v in scalars.items()),
+                      file=sys.stderr)
         info.extra = {**info.extra, "trained_steps": self.step, "train_size": self.spec.data.size,
                       "trained_direction": self.spec.data.direction}
         save_model(self.run_dir / "model.safetensors", nets, info)

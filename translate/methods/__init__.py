@@ -3,3 +3,5 @@ from translate.methods.cyclegan import CycleGAN
 from translate.methods.pix2pix import Pix2Pix
 
 METHODS = {m.name: m for m in (CycleGAN, Pix2Pix)}
+from translate.methods.detector import DetectorMethod  # noqa: E402
+METHODS[DetectorMethod.name] = DetectorMethod

@@ -24,6 +24,7 @@ class DataConfig:
     preprocess: str = "resize_and_crop"
     flip: bool = True
     direction: str = "AtoB"
+    val_split: float = 0.0  # fraction of the data held out for validation (methods with build_validation)
 
 
 class Method:
@@ -71,6 +72,16 @@ class Method:
     @staticmethod
     def build_dataset(data: DataConfig, seed: int) -> tuple[Dataset, str]:
         raise NotImplementedError
+
+    @staticmethod
+    def build_validation(data: DataConfig, seed: int) -> Dataset | None:
+        """A held-out dataset the loop hands to ``validate`` at every export. Default: none."""
+        return None
+
+    def validate(self, dataset: Dataset) -> dict:
+        """Facts measured on ``build_validation``'s dataset at export (metrics, calibration); the loop
+        merges them into ModelInfo.extra and prints the scalars of facts["validation"]. Default: nothing."""
+        return {}
 
     def train_step(self, batch: dict) -> dict[str, torch.Tensor]:
         raise NotImplementedError

@@ -1,0 +1,140 @@
+"""The library side of `translate detect`: score images, folders and videos; one FileResult per file.
+
+- An image is one score (face crops with ``faces``, else the whole image or its tiles).
+- A video is read with FrameReader; every ``every``-th frame is scored (frames 0, N, 2N, ...) and the
+  per-frame scores are aggregated with the confident-frames rule (aggregate.py) into the video's score.
+- A folder contributes every image and video under it (recursive, sorted).
+A file that cannot be read becomes an error result (the others are still scored); a missing path or a
+folder with nothing to score is a UserError straight away. The provenance tag a file carries is read
+and reported, never scored.
+"""
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from pathlib import Path
+
+import numpy as np
+
+from translate.data.images import IMAGE_EXTS, load_rgb
+from translate.detect.report import FileResult, error_result, image_result, read_provenance_tags, video_result
+from translate.detect.scorer import Scorer
+from translate.errors import UserError
+
+VIDEO_EXTS = {".mp4", ".m4v", ".mov", ".mkv", ".avi", ".webm", ".mpg", ".mpeg", ".ts", ".wmv", ".flv", ".3gp"}
+
+
+def kind_of(path: Path) -> str:
+    """ "image" or "video" from the file's suffix; unknown suffixes are tried as images first."""
+    suffix = path.suffix.lower()
+    if suffix in VIDEO_EXTS:
+        return "video"
+    if suffix in IMAGE_EXTS:
+        return "image"
+    try:
+        from PIL import Image
+
+        with Image.open(path):
+            return "image"
+    except Exception:  # noqa: BLE001 - anything PIL cannot open is handed to ffmpeg
+        return "video"
+
+
+def expand_inputs(inputs: Iterable[str | Path]) -> list[Path]:
+    """Files to score: files as given, folders expanded to their images and videos (sorted)."""
+    files: list[Path] = []
+    for item in inputs:
+        path = Path(item)
+        if path.is_dir():
+            found = sorted(p for p in path.rglob("*") if p.is_file() and not p.name.startswith(".")
+                           and p.suffix.lower() in IMAGE_EXTS | VIDEO_EXTS)
+            if not found:
+                raise UserError(f"{path} holds no images or videos to score ({', '.join(sorted(IMAGE_EXTS | VIDEO_EXTS))})")
+            files += found
+        elif path.is_file():
+            files.append(path)
+        else:
+            raise UserError(f"{path}: no such file or folder")
+    if not files:
+        raise UserError("nothing to score: give image or video files, or folders of them")
+    return files
+
+
+class FaceFinder:
+    """Face boxes per frame with a landmark backend (translate.faces), built on first use."""
+
+    def __init__(self, backend: str = "auto", device: str = "auto"):
+        self.backend, self.device = backend, device
+        self._detector = None
+
+    def __call__(self, frame: np.ndarray) -> list:
+        if self._detector is None:
+            from translate.faces.landmarks import make_detector
+
+            self._detector = make_detector(self.backend, device=self.device)
+        return list(self._detector.detect(frame))
+
+
+def score_image_file(scorer: Scorer, path: Path, faces: FaceFinder | None = None) -> FileResult:
+    image = load_rgb(path)
+    score = scorer.score_image(image, faces(image) if faces is not None else None)
+    return image_result(path, score, scorer.threshold, read_provenance_tags(path))
+
+
+def score_video_file(scorer: Scorer, path: Path, every: int = 1, faces: FaceFinder | None = None,
+                     progress: Callable[[int], None] | None = None) -> FileResult:
+    from translate.video import FrameReader
+
+    if every < 1:
+        raise UserError(f"--every must be at least 1, got {every}")
+    reader = FrameReader(path, batch_size=max(scorer.batch_size, every))
+    scores: list[float] = []
+    indices: list[int] = []
+    for batch in reader:
+        keep = [i for i, index in enumerate(batch.indices) if index % every == 0]
+        if keep:
+            frames = batch.frames[keep]
+            found = [faces(f) for f in frames] if faces is not None else None
+            scores += scorer.score_frames(frames, found)
+            indices += [batch.indices[i] for i in keep]
+        if progress is not None:
+            progress(len(batch))
+    if not scores:
+        raise UserError(f"{path}: no frame was decoded")
+    return video_result(path, scores, scorer.threshold, indices, read_provenance_tags(path))
+
+
+def detect_files(files: list[Path], scorer: Scorer, every: int = 1, faces: FaceFinder | None = None,
+                 progress: bool = False) -> list[FileResult]:
+    """Score every file; unreadable ones become error results (message without the traceback)."""
+    bar = None
+    if progress:
+        from tqdm import tqdm
+
+        bar = tqdm(total=len(files), unit="file", desc="detect", dynamic_ncols=True, leave=False)
+    results = []
+    try:
+        for path in files:
+            kind = kind_of(path)
+            try:
+                if kind == "image":
+                    results.append(score_image_file(scorer, path, faces))
+                else:
+                    results.append(score_video_file(scorer, path, every, faces))
+            except UserError as e:
+                results.append(error_result(path, kind, str(e)))
+            if bar is not None:
+                bar.update(1)
+    finally:
+        if bar is not None:
+            bar.close()
+    return results
+
+
+def detect(inputs: Iterable[str | Path], model: str = "detector", every: int = 1, faces: bool = False,
+           landmarks: str = "auto", device: str = "auto", batch_size: int = 16,
+           progress: bool = False) -> tuple[list[FileResult], Scorer]:
+    """Expand ``inputs``, load the model and score everything: (results, scorer)."""
+    files = expand_inputs(inputs)
+    scorer = Scorer(model, device=device, batch_size=batch_size)
+    finder = FaceFinder(landmarks, device) if faces else None
+    return detect_files(files, scorer, every, finder, progress), scorer

@@ -1,0 +1,136 @@
+"""Scorer: a loaded detector that turns uint8 RGB images or frames into calibrated probabilities.
+
+    frame -> regions (face crops when faces are given, else the whole image, tiled when large; crops.py)
+          -> batched net (crops of one shape share a batch) -> logits -> sigmoid(logit / T) (calibrate.py)
+          -> frame score (max over faces, mean over tiles; crops.py)
+
+The temperature and the decision threshold come from the model file (``info.extra``, written by
+``translate train detector``); a model without them scores with T = 1 and threshold 0.5, and says so in
+``Scorer.calibrated``. Frames are never resized: resampling erases the traces the detector reads.
+"""
+from __future__ import annotations
+
+from collections.abc import Sequence
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from translate.detect.calibrate import Calibration
+from translate.detect.crops import MAX_SIDE, TILE, Region, frame_score, regions_for
+from translate.device import autocast, resolve_device, resolve_precision
+from translate.errors import UserError
+from translate.modelfile import LoadedModel, load_model
+
+DEFAULT_MODEL = "detector"
+MIN_SIDE = 8  # the net's smallest input
+
+
+def _net_of(loaded: LoadedModel) -> torch.nn.Module:
+    if "detector" in loaded.nets:
+        return loaded.nets["detector"]
+    if len(loaded.nets) == 1:
+        return next(iter(loaded.nets.values()))
+    raise UserError(f"{loaded.path}: a detect model holds one net, this one has {', '.join(loaded.nets)}")
+
+
+class Scorer:
+    """``Scorer(model)`` where model is a file, a run folder, a manifest name (default: the bundled
+    'detector') or a LoadedModel of task "detect".
+
+    ``scorer.score_frames(frames, faces=None)`` -> per-frame probabilities; ``scorer.score_regions(crops)``
+    -> per-crop probabilities; ``scorer.threshold``: flag when score > threshold.
+    """
+
+    def __init__(self, model: str | Path | LoadedModel = DEFAULT_MODEL, device: str = "auto",
+                 precision: str = "fp32", batch_size: int = 16, tile: int = TILE, max_side: int = MAX_SIDE,
+                 tiles: str = "mean"):
+        self.device = resolve_device(device)
+        if not isinstance(model, LoadedModel):
+            from translate.resolve import resolve_model
+
+            model = load_model(resolve_model(str(model), tasks=("detect",)), self.device)
+        elif model.info.task != "detect":
+            raise UserError(f"{model.path}: a {model.info.task} model cannot score images; give a detect model "
+                            f"(e.g. --model {DEFAULT_MODEL})")
+        self.loaded, self.info = model, model.info
+        self.net = _net_of(model).to(self.device).eval()
+        for p in self.net.parameters():
+            p.requires_grad_(False)
+        self.amp_dtype = resolve_precision(precision, self.device)
+        self.calibration = Calibration.from_extra(self.info.extra)
+        self.calibrated = "temperature" in self.info.extra and self.info.extra.get("threshold_fpr") is not None
+        self.batch_size = max(1, int(batch_size))
+        self.tile, self.max_side, self.tiles = tile, max_side, tiles
+        self.lo, self.hi = self.info.value_range
+        self.model_name = self.info.name or (Path(model.path).stem if model.path else "detector")
+        self.model_sha256 = model.sha256
+
+    @property
+    def threshold(self) -> float:
+        return self.calibration.threshold
+
+    def facts(self) -> dict:
+        """What the report says about the model."""
+        from translate.provenance import public_model_name
+
+        return {"name": public_model_name(self.model_name), "sha256": self.model_sha256,
+                "temperature": self.calibration.temperature, "threshold": self.calibration.threshold,
+                "threshold_fpr": self.calibration.threshold_fpr, "calibrated": self.calibrated}
+
+    # -- crops -> probabilities ---------------------------------------------------------------
+    def _to_input(self, crops: np.ndarray) -> torch.Tensor:
+        x = torch.from_numpy(np.ascontiguousarray(crops)).to(self.device).permute(0, 3, 1, 2).float()
+        return x * ((self.hi - self.lo) / 255.0) + self.lo
+
+    @torch.inference_mode()
+    def logits(self, crops: Sequence[np.ndarray]) -> np.ndarray:
+        """Raw logits of uint8 (H, W, 3) crops; crops of one shape run together in batches."""
+        out = np.empty(len(crops), dtype=np.float64)
+        by_shape: dict[tuple, list[int]] = {}
+        for i, c in enumerate(crops):
+            c = np.asarray(c)
+            if c.ndim != 3 or c.shape[2] != 3 or c.dtype != np.uint8:
+                raise ValueError(f"expected uint8 (H, W, 3) crops, got {c.dtype} {c.shape}")
+            if min(c.shape[:2]) < MIN_SIDE:
+                raise UserError(f"a {c.shape[1]}x{c.shape[0]} image is too small to score (at least {MIN_SIDE}x{MIN_SIDE} px)")
+            by_shape.setdefault(c.shape, []).append(i)
+        for idx in by_shape.values():
+            for j in range(0, len(idx), self.batch_size):
+                chunk = idx[j:j + self.batch_size]
+                x = self._to_input(np.stack([crops[i] for i in chunk]))
+                with autocast(self.device, self.amp_dtype):
+                    z = self.net(x)
+                out[chunk] = z.float().cpu().numpy()
+        return out
+
+    def score_regions(self, crops: Sequence[np.ndarray]) -> np.ndarray:
+        """Calibrated probabilities that each crop is generated."""
+        return self.calibration.probabilities(self.logits(crops))
+
+    # -- frames -------------------------------------------------------------------------------
+    def regions(self, frame_hw: tuple[int, int], faces=None) -> list[Region]:
+        """What is scored in a frame: faces (those at least MIN_SIDE px) when given, else image or tiles."""
+        regions = regions_for(frame_hw, faces or None, tile=self.tile, max_side=self.max_side) if faces else []
+        regions = [r for r in regions if min(r.x1 - r.x0, r.y1 - r.y0) >= MIN_SIDE]
+        return regions or regions_for(frame_hw, None, tile=self.tile, max_side=self.max_side)
+
+    def score_frames(self, frames, faces: Sequence | None = None) -> list[float]:
+        """One probability per frame. ``frames``: uint8 (N, H, W, 3) or a list of (H, W, 3) of any sizes;
+        ``faces``: per frame, a list of faces (boxes, landmarks, or the faces stage's dicts) or None."""
+        if isinstance(frames, np.ndarray) and frames.ndim == 3:
+            frames = frames[None]
+        n = len(frames)
+        if faces is not None and len(faces) != n:
+            raise ValueError(f"{len(faces)} face lists for {n} frames")
+        per_frame = [self.regions(f.shape[:2], faces[i] if faces is not None else None) for i, f in enumerate(frames)]
+        crops = [r.crop(f) for f, regions in zip(frames, per_frame) for r in regions]
+        probs = self.score_regions(crops) if crops else np.empty(0)
+        scores, k = [], 0
+        for regions in per_frame:
+            scores.append(frame_score(regions, probs[k:k + len(regions)], self.tiles))
+            k += len(regions)
+        return scores
+
+    def score_image(self, image: np.ndarray, faces=None) -> float:
+        return self.score_frames([image], [faces] if faces is not None else None)[0]
