@@ -228,7 +228,7 @@ class Runner:
     """
 
     def __init__(self, reader: FrameReader, stages: list[Stage], writer: FrameWriter, progress: bool = True,
-                 queue_size: int = 4, tags: dict[str, str] | None = None):
+                 queue_size: int = 2, tags: dict[str, str] | None = None):
         self.reader, self.stages, self.writer = reader, list(stages), writer
         self.progress, self.queue_size = progress, max(1, queue_size)
         self.extra_tags = dict(tags or {})
