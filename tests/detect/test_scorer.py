@@ -1,0 +1,86 @@
+"""Scorer: loads detect models only, batches crops, applies the stored calibration, regions per frame."""
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+
+from translate.detect.calibrate import sigmoid
+from translate.errors import UserError
+from translate.modelfile import ModelInfo, save_model
+
+
+def tiny_detector(path, temperature=2.0, threshold=0.6, fpr=0.01, task="detect"):
+    from translate.nets import build_discriminator
+
+    torch.manual_seed(0)
+    net = build_discriminator("detector", width=4, n_blocks=1, spectrum_bins=8, spectrum_hidden=8)
+    info = ModelInfo(task=task, method="detector", nets={}, name="tiny-detector",
+                     extra={"temperature": temperature, "threshold": threshold, "threshold_fpr": fpr})
+    return save_model(path, {"detector": net}, info)
+
+
+@pytest.fixture(scope="module")
+def model(tmp_path_factory):
+    return tiny_detector(tmp_path_factory.mktemp("m") / "det.safetensors")
+
+
+@pytest.fixture(scope="module")
+def scorer(model):
+    from translate.detect.scorer import Scorer
+
+    return Scorer(model, device="cpu", batch_size=3)
+
+
+def frames(n, h=40, w=48, seed=0):
+    return np.random.default_rng(seed).integers(0, 256, (n, h, w, 3), dtype=np.uint8)
+
+
+def test_calibration_from_the_model_file(scorer):
+    assert scorer.calibrated and scorer.threshold == 0.6 and scorer.calibration.temperature == 2.0
+    crops = list(frames(2))
+    np.testing.assert_allclose(scorer.score_regions(crops), sigmoid(scorer.logits(crops) / 2.0))
+    facts = scorer.facts()
+    assert facts["name"] == "tiny-detector" and len(facts["sha256"]) == 64 and facts["threshold_fpr"] == 0.01
+
+
+def test_batching_and_mixed_sizes_give_the_same_scores(scorer):
+    imgs = list(frames(5)) + list(frames(2, 32, 32, seed=1))
+    together = scorer.score_frames(imgs)
+    alone = [scorer.score_image(im) for im in imgs]
+    np.testing.assert_allclose(together, alone, rtol=1e-5, atol=1e-6)
+    assert all(0.0 <= s <= 1.0 for s in together)
+
+
+def test_faces_are_scored_with_max_and_large_frames_tiled(scorer):
+    frame = frames(1, 600, 700)[0]
+    regions = scorer.regions(frame.shape[:2])
+    assert len(regions) > 1 and all(r.kind == "tile" for r in regions)
+    assert np.isclose(scorer.score_image(frame), np.mean(scorer.score_regions([r.crop(frame) for r in regions])))
+    boxes = [(10, 10, 110, 110), (300, 300, 420, 420)]
+    face_regions = scorer.regions(frame.shape[:2], boxes)
+    assert [r.kind for r in face_regions] == ["face", "face"]
+    per_face = scorer.score_regions([r.crop(frame) for r in face_regions])
+    assert np.isclose(scorer.score_image(frame, boxes), per_face.max())
+    # a face too small to score falls back to the whole frame (tiles here)
+    assert np.isclose(scorer.score_image(frame, [(5, 5, 8, 8)]), scorer.score_image(frame))
+
+
+def test_refuses_other_tasks_and_tiny_images(tmp_path, scorer):
+    from translate.detect.scorer import Scorer
+
+    other = tiny_detector(tmp_path / "sr.safetensors", task="sr")
+    with pytest.raises(UserError, match="detect"):
+        Scorer(other, device="cpu")
+    with pytest.raises(UserError, match="too small"):
+        scorer.score_image(np.zeros((4, 4, 3), np.uint8))
+
+
+def test_uncalibrated_model_uses_half(tmp_path):
+    from translate.detect.scorer import Scorer
+    from translate.nets import build_discriminator
+
+    net = build_discriminator("detector", width=4, n_blocks=1, spectrum_bins=8, spectrum_hidden=8)
+    path = save_model(tmp_path / "raw.safetensors", {"detector": net}, ModelInfo(task="detect", method="detector", nets={}))
+    s = Scorer(path, device="cpu")
+    assert not s.calibrated and s.threshold == 0.5 and s.calibration.temperature == 1.0
