@@ -163,7 +163,7 @@ class Trainer:
             if size % multiple:
                 arch = getattr(net, "_translate_spec", ("this net",))[0]
                 raise UserError(f"--size {size} does not fit {arch} ({name} needs a multiple of {multiple}): "
-                                f"change --size or pick a generator for this size (e.g. unet_{size} when {size} is a power of 2)")
+                                f"change --size, or pick a generator that fits it (unet_N runs on multiples of N; resnet_* on multiples of 4)")
 
     # -- state ------------------------------------------------------------------------------
     def _restore(self) -> None:

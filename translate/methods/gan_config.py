@@ -27,7 +27,7 @@ def make_generator(cfg: GANConfig, input_nc: int = 3, output_nc: int = 3):
     kw = dict(input_nc=input_nc, output_nc=output_nc, ngf=cfg.ngf, norm=cfg.norm, use_dropout=cfg.dropout)
     if cfg.netG.startswith("resnet"):
         kw["upsample"] = cfg.upsample
-    return build_generator(cfg.netG, **kw)
+    return _user_facing(build_generator, "--netG", cfg.netG, kw)
 
 
 def make_discriminator(cfg: GANConfig, input_nc: int = 3):
@@ -36,7 +36,17 @@ def make_discriminator(cfg: GANConfig, input_nc: int = 3):
     kw = dict(input_nc=input_nc, ndf=cfg.ndf, norm=cfg.norm)
     if cfg.netD == "n_layers":
         kw["n_layers"] = cfg.n_layers_d
-    return build_discriminator(cfg.netD, **kw)
+    return _user_facing(build_discriminator, "--netD", cfg.netD, kw)
+
+
+def _user_facing(build, option: str, name: str, kw: dict):
+    """A wrong architecture name or size is the user's to fix: one line, not a traceback."""
+    from translate.errors import UserError
+
+    try:
+        return build(name, **kw)
+    except (ValueError, TypeError) as e:
+        raise UserError(f"{option} {name}: {e}") from None
 
 
 def adam(params, cfg: GANConfig):
