@@ -61,8 +61,7 @@ def wrap_for_training(method, dist: DistEnv) -> None:
             if dist.device.type == "cuda":
                 net = nn.SyncBatchNorm.convert_sync_batchnorm(net)
         attrs = {k: getattr(net, k) for k in ("_translate_spec", "multiple") if hasattr(net, k)}
-        wrapped = DDP(net, device_ids=[dist.device.index] if dist.device.type == "cuda" else None,
-                      broadcast_buffers=dist.device.type != "cuda" and has_bn)
+        wrapped = DDP(net, device_ids=[dist.device.index] if dist.device.type == "cuda" else None)
         for k, v in attrs.items():
             setattr(wrapped, k, v)
         method.nets[name] = wrapped

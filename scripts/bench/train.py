@@ -1,0 +1,101 @@
+"""Training speed: seconds per iteration and peak memory of one method's train_step at reference settings.
+
+    python scripts/bench/train.py                       # every config, fp32 and auto precision
+    python scripts/bench/train.py --configs cyclegan128 --precision bf16 --steps 5
+
+Each (config, precision) runs in its own process so peak RSS is its own. Prints one JSON line each.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import platform
+import resource
+import subprocess
+import sys
+import time
+
+CONFIGS = {
+    # name: (method, size, model kwargs) -- reference defaults, batch 1
+    "cyclegan128": ("cyclegan", 128, {}),
+    "cyclegan256": ("cyclegan", 256, {}),
+    "pix2pix256": ("pix2pix", 256, {}),
+    "srgan_x4": ("srgan", 96, {}),
+    "discogan64": ("discogan", 64, {}),
+}
+
+
+def cpu_name() -> str:
+    try:
+        for line in open("/proc/cpuinfo"):
+            if line.startswith("model name"):
+                return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor()
+
+
+def run_one(name: str, precision: str, steps: int, channels_last: bool, threads: int) -> dict:
+    import torch
+
+    from translate.device import resolve_device, resolve_precision
+    from translate.methods import METHODS
+
+    if threads:
+        torch.set_num_threads(threads)
+    method_name, size, kw = CONFIGS[name]
+    cls = METHODS[method_name]
+    device = resolve_device("auto")
+    dtype = resolve_precision(precision, device)
+    cfg = cls.Config(**kw)
+    if method_name == "srgan" and hasattr(cfg, "content_loss"):
+        cfg.content_loss = "pixel"  # VGG weights are not at hand offline; the adversarial phase still runs
+    torch.manual_seed(0)
+    m = cls(cfg, device, dtype, 0)
+    if channels_last:
+        for net in m.nets.values():
+            net.to(memory_format=torch.channels_last)
+    batch = {"A": torch.rand(1, 3, size, size) * 2 - 1, "B": torch.rand(1, 3, size, size) * 2 - 1}
+    if method_name == "srgan":
+        batch = {"lr": torch.rand(1, 3, size // 4, size // 4), "hr": torch.rand(1, 3, size, size)}
+        if hasattr(m, "set_phase"):
+            m.set_phase("gan")
+    for _ in range(2):  # warm-up
+        m.train_step(batch)
+    sync = torch.cuda.synchronize if device.type == "cuda" else (lambda: None)
+    sync()
+    t0 = time.perf_counter()
+    for _ in range(steps):
+        m.train_step(batch)
+    sync()
+    dt = (time.perf_counter() - t0) / steps
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 2**20  # KiB -> GiB
+    return {"bench": "train", "config": name, "precision": precision, "amp_dtype": str(dtype), "device": str(device),
+            "channels_last": channels_last, "threads": torch.get_num_threads(), "s_per_iter": round(dt, 4),
+            "peak_rss_gib": round(peak, 3), "batch": 1, "size": size, "cpu": cpu_name(), "torch": torch.__version__}
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--configs", nargs="*", default=list(CONFIGS))
+    ap.add_argument("--precision", nargs="*", default=["fp32", "auto"])
+    ap.add_argument("--steps", type=int, default=5)
+    ap.add_argument("--channels-last", action="store_true")
+    ap.add_argument("--threads", type=int, default=0)
+    ap.add_argument("--one", nargs=2, help=argparse.SUPPRESS)  # internal: run one config in this process
+    args = ap.parse_args()
+    if args.one:
+        print(json.dumps(run_one(args.one[0], args.one[1], args.steps, args.channels_last, args.threads)), flush=True)
+        return
+    for name in args.configs:
+        for precision in args.precision:
+            cmd = [sys.executable, __file__, "--one", name, precision, "--steps", str(args.steps),
+                   "--threads", str(args.threads)] + (["--channels-last"] if args.channels_last else [])
+            r = subprocess.run(cmd, capture_output=True, text=True)
+            out = r.stdout.strip().splitlines()
+            print(out[-1] if r.returncode == 0 and out else json.dumps(
+                {"bench": "train", "config": name, "precision": precision, "error": r.stderr.strip().splitlines()[-1:]}), flush=True)
+
+
+if __name__ == "__main__":
+    main()
