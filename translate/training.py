@@ -266,6 +266,8 @@ class Trainer:
     def run(self) -> int:
         loop = self.spec.loop
         total = self.schedule.total_steps
+        if self.dist.is_main:
+            self.run_dir.mkdir(parents=True, exist_ok=True)
         log = RunLog(self.run_dir, loop.tensorboard) if self.dist.is_main else None
         if log is not None:
             log.truncate_after(self.step)
