@@ -225,7 +225,8 @@ class Trainer:
         nets = {k: unwrap(v) for k, v in nets.items()}
         info.name = self.spec.loop.name
         if self.val_dataset is not None:
-            facts = self.method.validate(self.val_dataset)
+            with torch.random.fork_rng(devices=[self.device] if self.device.type == "cuda" else []):
+                facts = self.method.validate(self.val_dataset)  # never shifts the training RNG
             info.extra = {**info.extra, **facts}
             scalars = {k: v for k, v in facts.get("validation", {}).items() if isinstance(v, (int, float))}
             if scalars:
