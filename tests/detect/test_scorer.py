@@ -84,3 +84,15 @@ def test_uncalibrated_model_uses_half(tmp_path):
     path = save_model(tmp_path / "raw.safetensors", {"detector": net}, ModelInfo(task="detect", method="detector", nets={}))
     s = Scorer(path, device="cpu")
     assert not s.calibrated and s.threshold == 0.5 and s.calibration.temperature == 1.0
+
+
+def test_bundled_default_detector_loads_calibrated():
+    from translate import manifest
+    from translate.detect.scorer import Scorer
+
+    entry = manifest.find("detector")
+    if entry is None or manifest.locate(entry) is None:
+        pytest.skip("the bundled detector is not on this machine")
+    s = Scorer(device="cpu")
+    assert s.info.task == "detect" and s.calibrated and s.calibration.threshold_fpr == 0.01
+    assert 0.0 < s.threshold < 1.0

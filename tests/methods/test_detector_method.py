@@ -38,17 +38,25 @@ def make_sets(root, n_sources: int = 24, size: int = 48, seed: int = 0):
 
 @pytest.fixture(scope="module")
 def trained(tmp_path_factory):
+    from translate.detect.data import Degradations
+    from translate.methods import detector as detector_method
     from translate.methods.detector import DetectorConfig
     from translate.training import LoopConfig, RunSpec, start_run
 
     torch.set_num_threads(1)
+    # h264 re-encoding runs ffmpeg per crop (tested in test_detect_data); JPEG/blur/resize stay on here
+    mp = pytest.MonkeyPatch()
+    mp.setattr(detector_method, "TRAIN_DEGRADATIONS", Degradations(p_h264=0.0))
     root = tmp_path_factory.mktemp("det")
     real, fake = make_sets(root)
-    loop = LoopConfig(name="det", out=str(root / "runs"), steps=60, batch_size=16, workers=0, sample_every=1000,
+    loop = LoopConfig(name="det", out=str(root / "runs"), steps=50, batch_size=16, workers=0, sample_every=1000,
                       save_every=1000, log_every=10, seed=1)
     data = DataConfig(a=str(real), b=str(fake), size=32, load_size=32, preprocess="crop", val_split=0.25)
     model = DetectorConfig(width=8, n_blocks=2, spectrum_bins=16, spectrum_hidden=16, lr=3e-3, fpr=0.05)
-    assert start_run(RunSpec("detector", loop, data, model), resume=False) == 0
+    try:
+        assert start_run(RunSpec("detector", loop, data, model), resume=False) == 0
+    finally:
+        mp.undo()
     return root, root / "runs" / "det" / "model.safetensors"
 
 

@@ -112,9 +112,10 @@ class BalancedDetectorData(Dataset):
     each class visits its items in a permutation drawn from (seed, class, class epoch), with fresh
     degradations each class epoch. A pure function of the position, so resume is exact."""
 
-    def __init__(self, items: list[tuple], crop: int, seed: int, degradations: Degradations = TRAIN_DEGRADATIONS):
+    def __init__(self, items: list[tuple], crop: int, seed: int, degradations: Degradations | None = None):
         self.seed = seed
         self.classes = []
+        degradations = degradations or TRAIN_DEGRADATIONS
         for label in (0, 1):
             members = [it for it in items if it[1] == label]
             if not members:
@@ -138,8 +139,8 @@ class BalancedDetectorData(Dataset):
 class ValidationData(Dataset):
     """The held-out crops, one fixed degradation each (the same at every export)."""
 
-    def __init__(self, items: list[tuple], crop: int, seed: int, degradations: Degradations = TRAIN_DEGRADATIONS):
-        self.inner = DetectorDataset(items, crop, degradations, train=False, seed=seed + 7919)
+    def __init__(self, items: list[tuple], crop: int, seed: int, degradations: Degradations | None = None):
+        self.inner = DetectorDataset(items, crop, degradations or TRAIN_DEGRADATIONS, train=False, seed=seed + 7919)
         self._cache: tuple[torch.Tensor, torch.Tensor] | None = None
 
     def __len__(self) -> int:
