@@ -19,6 +19,7 @@ COMMANDS = [
     ("chain", "chain"),
     ("run", "run"),
     ("weights", "weights"),
+    ("eval", "eval_group"),
     ("detect", "detect"),
 ]
 

@@ -12,7 +12,7 @@ from translate.cli.options import explicit_values
 # option name -> (config section, field). Sections: loop, data, model.
 LOOP_KEYS = ["name", "out", "steps", "epochs", "decay_epochs", "batch_size", "seed", "device", "precision", "workers",
              "sample_every", "save_every", "keep", "log_every", "tensorboard", "init_from"]
-DATA_KEYS = ["a", "b", "data", "size", "load_size", "preprocess", "flip", "direction", "val_split"]
+DATA_KEYS = ["a", "b", "data", "size", "load_size", "preprocess", "flip", "direction", "scale", "degrade", "val_split"]
 
 
 def common_options(f):
@@ -205,3 +205,80 @@ def detector(ctx: click.Context, **params) -> None:
     params["preprocess"] = "faces" if params.pop("faces") else "crop"
     params["load_size"] = params["size"]
     launch("detector", params, ctx)
+
+
+def _check_scale(ctx, param, value):
+    if value not in (2, 4, 8):
+        raise click.BadParameter(f"{value}: use 2, 4 or 8")
+    return value
+
+
+@train.command("srgan", context_settings={"default_map": {"size": 96, "batch_size": 16, "preprocess": "crop"}})
+@click.option("--data", type=click.Path(), help="Folder of high-resolution images (LR inputs are made from them).")
+@click.option("--scale", type=int, default=4, show_default=True, callback=_check_scale, help="Up-scaling factor: 2, 4 or 8.")
+@click.option("--netG", "netG", type=click.Choice(["srgan", "msrresnet", "srvgg"]),
+              help="Generator: srgan (the paper's SRResNet, default), msrresnet (BasicSR), srvgg (Real-ESRGAN compact).")
+@click.option("--nf", type=click.IntRange(1), help="Generator width (default 64).")
+@click.option("--n-blocks", "n_blocks", type=click.IntRange(1), help="Residual blocks (srvgg: body convs; default 16).")
+@click.option("--ndf", type=click.IntRange(1), help="Discriminator width (default 64).")
+@click.option("--pretrain-steps", "pretrain_steps", type=click.IntRange(0),
+              help="Generator-only pixel-MSE steps (the SRResNet phase) before content + adversarial. Default: half the run.")
+@click.option("--content-loss", "content_loss", type=click.Choice(["vgg", "pixel"]),
+              help="GAN-phase content loss: VGG19 features (default; needs vgg19-dcbb9e9d.pth) or pixel MSE.")
+@click.option("--content-layer", "content_layer",
+              help="VGG19 layer: vgg54 = relu5_4 (the paper, default), conv5_4 (ESRGAN, before activation), reluI_J, convI_J.")
+@click.option("--adv-weight", "adv_weight", type=float, help="Adversarial weight in the GAN phase (default 1e-3).")
+@click.option("--degrade", is_flag=True, help="Random blur, noise and JPEG on the LR inputs (real-world photos).")
+@click.option("--beta1", type=float, help="Adam beta1 (default 0.9).")
+@common_options
+@click.pass_context
+def srgan(ctx: click.Context, **params) -> None:
+    """SRGAN: an SRResNet phase on pixel MSE, then VGG19 content + 1e-3 adversarial, in one run.
+
+    HR crops of --size px (default 96, a multiple of --scale) come from --data; the LR inputs are made on the
+    fly by antialiased bicubic downscaling. Paper defaults: Adam 1e-4, betas (0.9, 0.999), batch 16.
+    Offline (no VGG19 weights), use --content-loss pixel.
+
+    \b
+    Examples:
+      translate train srgan --data DIV2K_train_HR/ --scale 4 --steps 200000 --pretrain-steps 100000
+      translate train srgan --data photos/ --scale 2 --content-loss pixel --degrade
+    """
+    from translate.methods.srgan import default_pretrain_steps
+
+    if params.get("pretrain_steps") is None:
+        n_images = 0
+        if params.get("data") and Path(params["data"]).is_dir():
+            from translate.data.images import check_images, list_images
+
+            n_images = len(check_images(list_images(params["data"]), params["size"], params["size"]).usable)
+        params["pretrain_steps"] = default_pretrain_steps(params.get("steps"), params["epochs"], params["decay_epochs"],
+                                                          n_images, params["batch_size"])
+    launch("srgan", params, ctx)
+
+
+@train.command("discogan", context_settings={"default_map": {"size": 64, "batch_size": 64, "preprocess": "resize"}})
+@click.option("--a", "a", type=click.Path(), help="Folder of domain-A images.")
+@click.option("--b", "b", type=click.Path(), help="Folder of domain-B images.")
+@click.option("--data", type=click.Path(), help="Folder holding trainA/ and trainB/ (instead of --a/--b).")
+@click.option("--ngf", type=click.IntRange(1), help="Generator width (default 64).")
+@click.option("--ndf", type=click.IntRange(1), help="Discriminator width (default 64).")
+@click.option("--rate-switch-step", "rate_switch_step", type=click.IntRange(0),
+              help="Iteration where the reconstruction weight goes from 0.01 to 0.5 (default 10000, the original's).")
+@click.option("--update-interval", "update_interval", type=click.IntRange(2),
+              help="Discriminators step every N-th iteration, generators on the others (default 3, the original's).")
+@click.option("--weight-decay", "weight_decay", type=float, help="Adam weight decay (default 1e-5).")
+@click.option("--beta1", type=float, help="Adam beta1 (default 0.5).")
+@common_options
+@click.pass_context
+def discogan(ctx: click.Context, **params) -> None:
+    """DiscoGAN on two unpaired folders (the original: 64 px, batch 64, Adam 2e-4 (0.5, 0.999), wd 1e-5).
+
+    Per direction: (GAN x 0.1 + feature matching x 0.9) x (1 - rate) + reconstruction x rate, rate 0.01 for the
+    first 10,000 iterations, then 0.5. Images are resized to --size (default 64, at least 64, a multiple of 16).
+
+    \b
+    Example:
+      translate train discogan --a edges2shoes/ --b edges2handbags/ --steps 20000
+    """
+    launch("discogan", params, ctx)

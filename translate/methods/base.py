@@ -24,6 +24,8 @@ class DataConfig:
     preprocess: str = "resize_and_crop"
     flip: bool = True
     direction: str = "AtoB"
+    scale: int = 1  # super-resolution: LR inputs are made by downscaling the crop by this factor
+    degrade: bool = False  # super-resolution: random blur / noise / JPEG on the LR inputs
     val_split: float = 0.0  # fraction of the data held out for validation (methods with build_validation)
 
 

@@ -1,0 +1,53 @@
+"""`translate eval sr`: a super-resolution model against bicubic (PSNR/SSIM on Y, as SR papers report them)."""
+from __future__ import annotations
+
+import click
+
+
+@click.group("eval")
+def eval_group() -> None:
+    """Measure a model on held-out or labelled data.
+
+    \b
+    Example:
+      translate eval sr --model srgan --data Set5/
+    """
+
+
+@eval_group.command("sr")
+@click.option("--model", "-m", required=True, metavar="MODEL", help="Super-resolution model: file, run folder or name (e.g. srgan).")
+@click.option("--data", required=True, type=click.Path(), help="Folder of high-resolution images; LR inputs are made by bicubic downscaling.")
+@click.option("--scale", type=int, help="Check that the model up-scales by this factor (default: the model's).")
+@click.option("--device", default="auto", show_default=True)
+@click.option("--tile", default=0, show_default=True, type=click.IntRange(0), help="Tile size for large images (0 = whole image).")
+def sr(model: str, data: str, scale: int | None, device: str, tile: int) -> None:
+    """PSNR and SSIM of MODEL and of bicubic, side by side, then one JSON line.
+
+    Each image is cropped to a multiple of the scale, downscaled by antialiased bicubic (PIL), and up-scaled
+    by the model and by bicubic. Scores are on the Y channel of YCbCr with `scale` pixels cropped from each
+    border (the SR literature's convention), in fp32.
+
+    \b
+    Example:
+      translate eval sr --model srgan --data Set14/
+      translate eval sr --model runs/srgan-photos --data photos/val --scale 4
+    """
+    from translate.sr_eval import evaluate_sr, json_line
+
+    result = evaluate_sr(model, data, scale=scale, device=device, tile=tile)
+    click.echo(result.table())
+    for note in result.skipped:
+        click.echo(f"skipped {note}", err=True)
+    click.echo(json_line(result))
+
+
+def _add_other_evaluations() -> None:
+    """`translate eval detector` is defined with the detector (cli/eval_detector.py) and joins this group."""
+    try:
+        from translate.cli.eval_detector import detector
+    except ImportError:
+        return
+    eval_group.add_command(detector)
+
+
+_add_other_evaluations()
