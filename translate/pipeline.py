@@ -152,8 +152,8 @@ def _register_optional_stages() -> None:
         from translate.faces import stages as face_stages
     except Exception:  # noqa: BLE001 - faces extras not installed or not there yet
         return
-    STAGE_BUILDERS.setdefault("faces", getattr(face_stages, "FacesStage"))
-    STAGE_BUILDERS.setdefault("blend", getattr(face_stages, "BlendStage"))
+    STAGE_BUILDERS.setdefault("faces", face_stages.build_faces_stage)
+    STAGE_BUILDERS.setdefault("blend", face_stages.build_blend_stage)
 
 
 def builder_for(name: str) -> Callable[..., Any]:
@@ -401,6 +401,9 @@ def build_runner(chain: ChainSpec, progress: bool = True, overwrite: bool | None
         writer.audio_from = reader.path
         writer.audio_start, writer.audio_end = reader.start, reader.end
     stages = [call_builder(name, dict(opts)) for name, opts in middle]
+    for i, stage in enumerate(stages):  # a stage may adapt to the ones after it (faces: the model's crop size)
+        if hasattr(stage, "link"):
+            stage.link(stages[i + 1:])
     return Runner(reader, stages, writer, progress=progress)
 
 

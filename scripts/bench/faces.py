@@ -2,18 +2,25 @@
 
 - landmarks ms/frame per available backend at 720p (detect on every frame, and tracked: refit only);
 - end-to-end fps of the faces stage chain (FacesStage -> identity "translation" -> BlendStage) at 720p,
-  against the faces stage alone.
+  against the faces stage alone;
+- end-to-end fps of `translate video --faces` (decode, faces, model, blend, encode; the same chain the CLI
+  builds) against the model alone on the same aligned crops (bench=video_faces). The model is --model, or an
+  untrained face-swap autoencoder of the original size (width 64, 64 px crops): speed does not depend on
+  training.
 Frames: the astronaut photo panned and zoomed inside a 1280x720 frame.
 
-    .venv/bin/python scripts/bench/faces.py [--frames 30] [--size 256]
+    .venv/bin/python scripts/bench/faces.py [--frames 30] [--size 256] [--model M] [--device auto] [--skip-landmarks]
 """
 from __future__ import annotations
 
 import argparse
 import json
 import platform
+import subprocess
+import tempfile
 import time
 from fractions import Fraction
+from pathlib import Path
 
 import cv2
 import numpy as np
@@ -41,13 +48,89 @@ def emit(**row) -> None:
     print(json.dumps(row), flush=True)
 
 
+def write_clip(path: Path, frames: np.ndarray, rate: int = 25) -> Path:
+    from translate.video import find_ffmpeg
+
+    n, h, w, _ = frames.shape
+    subprocess.run([find_ffmpeg(), "-hide_banner", "-loglevel", "error", "-y", "-f", "rawvideo", "-pix_fmt", "rgb24",
+                    "-s", f"{w}x{h}", "-r", str(rate), "-i", "-", "-c:v", "libx264", "-crf", "14", "-pix_fmt", "yuv420p",
+                    str(path)], input=np.ascontiguousarray(frames).tobytes(), check=True)
+    return path
+
+
+def default_face_model(path: Path) -> Path:
+    """The original 2017 autoencoder (width 64, 64 px crops), untrained, exported as `train faceswap` does."""
+    import torch
+
+    from translate.methods.faceswap import FaceSwap, FaceSwapConfig
+    from translate.modelfile import save_model
+
+    nets, info = FaceSwap(FaceSwapConfig(size=64, width=64, centering="face"), torch.device("cpu")).export()
+    info.name = "faceswap-original-untrained"
+    return save_model(path, nets, info)
+
+
+def bench_video_faces(frames: np.ndarray, model: str | None, device: str, batch: int, host: dict) -> None:
+    """`translate video --faces` end to end vs the model alone on the crops that run produced."""
+    import torch
+
+    from translate.cli.video import video_chain
+    from translate.pipeline import build_runner
+
+    with tempfile.TemporaryDirectory() as tmp:
+        src = write_clip(Path(tmp) / "in.mp4", frames)
+        model = model or str(default_face_model(Path(tmp) / "faceswap.safetensors"))
+        opts = dict(input=str(src), model=model, output=str(Path(tmp) / "out.mp4"), direction=None, batch_size=batch,
+                    tile=0, tile_pad=10, precision="auto", device=device, start=None, end=None, codec="h264", crf=18,
+                    preset="medium", no_audio=False, overwrite=True, faces=True, face_index=None, alignments=None,
+                    landmarks="auto", mask="components", colour="mean", seamless=False, face_size=None, centering=None)
+        runner = build_runner(video_chain(opts), progress=False)
+        translate = next(s for s in runner.stages if s.name == "translate")
+        crops: list[np.ndarray] = []
+        original_run = translate._run
+
+        def keep_crops(batch_frames, fb):  # record the crops the model sees (no copy cost worth measuring)
+            crops.append(batch_frames)
+            return original_run(batch_frames, fb)
+
+        translate._run = keep_crops
+        t0 = time.perf_counter()
+        summary = runner.run()
+        wall = time.perf_counter() - t0
+        translator = translate.translator
+        all_crops = np.concatenate(crops) if crops else np.empty((0, 64, 64, 3), np.uint8)
+        translator(all_crops[:batch])  # warm up
+        if translator.device.type == "cuda":
+            torch.cuda.synchronize()
+        t0 = time.perf_counter()
+        for i in range(0, len(all_crops), batch):
+            translator(all_crops[i:i + batch])
+        if translator.device.type == "cuda":
+            torch.cuda.synchronize()
+        alone = time.perf_counter() - t0
+        stages = {k: v.get("seconds") for k, v in summary["stages"].items()}
+        emit(bench="video_faces", resolution=f"{frames.shape[2]}x{frames.shape[1]}", frames=len(frames),
+             crops=len(all_crops), crop=translate.translator.info.extra.get("crop_size", "?"),
+             model=translator.model_name, device=str(translator.device),
+             video_faces_fps=round(len(frames) / wall, 2),
+             model_alone_crops_per_s=round(len(all_crops) / alone, 2) if alone else None,
+             stage_seconds=stages, landmarks=summary["stages"]["faces"]["landmarks"], **host)
+
+
 def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--frames", type=int, default=30)
     ap.add_argument("--size", type=int, default=256)
+    ap.add_argument("--model", help="face model for bench=video_faces (default: untrained original faceswap)")
+    ap.add_argument("--device", default="auto")
+    ap.add_argument("--batch-size", type=int, default=4)
+    ap.add_argument("--skip-landmarks", action="store_true", help="only bench=video_faces")
     args = ap.parse_args()
     frames = frames_720p(args.frames)
     host = {"cpu": platform.processor() or platform.machine(), "threads": cv2.getNumThreads()}
+    if args.skip_landmarks:
+        bench_video_faces(frames, args.model, args.device, args.batch_size, host)
+        return
     for backend in ("dlib", "fan"):
         try:
             det = make_detector(backend)
@@ -84,6 +167,7 @@ def main() -> None:
         dt = time.perf_counter() - t0
         emit(bench="chain", chain=chain, resolution="1280x720", crop=args.size,
              fps=round(len(frames) / dt, 2), **faces.close(), **host)
+    bench_video_faces(frames, args.model, args.device, args.batch_size, host)
 
 
 if __name__ == "__main__":

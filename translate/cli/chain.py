@@ -17,7 +17,8 @@ def chain(overwrite, quiet) -> None:
     \b
     Examples:
       translate chain read in.mp4 translate --model srgan write out.mp4
-      translate chain --overwrite read in.mp4 --start 5 --end 10 translate --model srgan --tile 256 write out.mkv --codec ffv1
+      translate chain --overwrite read in.mp4 --start 5 --end 10 translate --model srgan --tile 256 write --codec ffv1 out.mkv
+      translate chain read in.mp4 faces translate --model runs/faceswap-alice-bob blend write out.mp4
     """
 
 
@@ -50,6 +51,28 @@ def read(input, batch_size, start, end):
 def translate_(model, direction, device, precision, batch_size, tile, tile_pad):
     """Run a model on whole frames (or on face crops after a faces stage)."""
     return "translate", translate_options(model, direction, device, precision, batch_size, tile, tile_pad)
+
+
+@chain.command("faces")
+@click.option("--landmarks", default="auto", show_default=True, type=click.Choice(["auto", "dlib", "fan"]))
+@click.option("--size", type=click.IntRange(16), help="Crop size. Default: the next translate stage's model's.")
+@click.option("--centering", type=click.Choice(["legacy", "face", "head"]), help="Crop framing. Default: the model's.")
+@click.option("--face-index", "face_index", type=click.IntRange(0), help="Only the face with this track id.")
+@click.option("--alignments", type=click.Path(dir_okay=False), help="alignments.json from `faces extract` instead of detecting.")
+@click.option("--device", default="auto", show_default=True)
+def faces_(landmarks, size, centering, face_index, alignments, device):
+    """Find, track and align faces (translate then works on the crops)."""
+    return "faces", {"landmarks": landmarks, "size": size, "centering": centering, "face_index": face_index,
+                     "alignments": alignments, "device": device}
+
+
+@chain.command("blend")
+@click.option("--mask", default="components", show_default=True, type=click.Choice(["components", "extended"]))
+@click.option("--colour", default="mean", show_default=True, type=click.Choice(["mean", "reinhard", "hist", "none"]))
+@click.option("--seamless", is_flag=True, help="Poisson blending instead of the feathered mask.")
+def blend_(mask, colour, seamless):
+    """Paste translated faces back into their frames."""
+    return "blend", {"mask": mask, "colour": colour, "seamless": seamless}
 
 
 @chain.command("write")

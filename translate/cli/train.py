@@ -12,7 +12,7 @@ from translate.cli.options import explicit_values
 # option name -> (config section, field). Sections: loop, data, model.
 LOOP_KEYS = ["name", "out", "steps", "epochs", "decay_epochs", "batch_size", "seed", "device", "precision", "workers",
              "sample_every", "save_every", "keep", "log_every", "tensorboard", "init_from"]
-DATA_KEYS = ["a", "b", "data", "size", "load_size", "preprocess", "flip", "direction", "scale", "degrade", "val_split"]
+DATA_KEYS = ["a", "b", "data", "size", "load_size", "preprocess", "flip", "direction", "scale", "degrade", "val_split", "centering"]
 
 
 def common_options(f):
@@ -282,3 +282,38 @@ def discogan(ctx: click.Context, **params) -> None:
       translate train discogan --a edges2shoes/ --b edges2handbags/ --steps 20000
     """
     launch("discogan", params, ctx)
+
+
+@train.command("faceswap", context_settings={"default_map": {"size": 64, "batch_size": 16}})
+@click.option("--a", "a", type=click.Path(), help="Folder of aligned face crops of identity A (from `translate faces extract`).")
+@click.option("--b", "b", type=click.Path(), help="Folder of aligned face crops of identity B.")
+@click.option("--width", type=click.IntRange(1), help="Network width (default 64, the original: convs 128..1024).")
+@click.option("--centering", type=click.Choice(["legacy", "face", "head"]),
+              help="Framing of the crops. Default: read from the folders' alignments.json (else face).")
+@click.option("--background-weight", "background_weight", type=click.FloatRange(0.0, 1.0),
+              help="L1 weight outside the face mask, 1 inside (default 0.1).")
+@click.option("--beta1", type=float, help="Adam beta1 (default 0.5).")
+@common_options
+@click.pass_context
+def faceswap(ctx: click.Context, **params) -> None:
+    """The classic face-swap autoencoder: a shared encoder, one decoder per identity (A to B = B's decoder).
+
+    Trained on aligned crops (resized to --size, default 64, a multiple of 16) with random warping of the
+    input (the target stays unwarped), random rotation/zoom/shift and flips, and an L1 loss weighted inside
+    the face mask: the landmark hull of each crop when an alignments.json from `faces extract` is beside the
+    crops, else a fixed ellipse of the aligned template. The original's settings: Adam 5e-5, beta1 0.5,
+    batch 16. The model records its crop size and centering; `translate video --faces` reads them.
+    The shared schedule decays the LR linearly over the second half of the run (the original kept it constant).
+
+    \b
+    Example:
+      translate faces extract alice.mp4 -o faces/alice --size 256
+      translate faces extract bob.mp4 -o faces/bob --size 256
+      translate train faceswap --a faces/alice --b faces/bob --steps 100000
+      translate video alice.mp4 --faces --model runs/faceswap-alice-bob -o alice_as_bob.mp4
+    """
+    from translate.data.faces import resolve_centering
+
+    if not params.get("resume"):
+        params["centering"], _ = resolve_centering([params.get("a"), params.get("b")], params.get("centering"))
+    launch("faceswap", params, ctx)

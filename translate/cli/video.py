@@ -5,6 +5,8 @@ import logging
 
 import click
 
+from translate.errors import UserError
+
 PRECISIONS = ["auto", "fp32", "bf16", "fp16"]
 CODECS = ["h264", "h264-lossless", "ffv1"]
 PRESETS = ["ultrafast", "superfast", "veryfast", "faster", "fast", "medium", "slow", "slower", "veryslow"]
@@ -29,6 +31,11 @@ def echo_summary(summary: dict) -> None:
     if out.get("padded_to_even"):
         line += " (padded to even size)"
     click.echo(line + f"; {summary['fps']} frames/s")
+    faces = summary.get("stages", {}).get("faces")
+    if faces:
+        click.echo(f"faces: {faces['faces']} in {faces['frames']} frames, {faces['frames_without_faces']} frames without "
+                   f"a face passed through unchanged; {faces['landmarks']} landmarks, {faces['size']} px "
+                   f"{faces['centering']} crops (from the {faces.get('crop_from', 'option')})")
 
 
 def translate_options(model, direction=None, device="auto", precision="auto", batch_size=4, tile=0, tile_pad=10) -> dict:
@@ -39,10 +46,30 @@ def translate_options(model, direction=None, device="auto", precision="auto", ba
 def video_stages(opts: dict) -> list[tuple[str, dict]]:
     """The stages between read and write for `translate video`.
 
-    Whole frames: translate. (Hook for --faces: return faces -> translate(target="faces") -> blend here.)
+    Whole frames: translate. --faces: faces -> translate(target="faces") -> blend, the chain of
+    pipelines/faceswap.yaml (the faces stage takes its crop size and centering from the model).
     """
-    return [("translate", translate_options(opts["model"], opts["direction"], opts["device"], opts["precision"],
-                                            opts["batch_size"], opts["tile"], opts["tile_pad"]))]
+    translate = translate_options(opts["model"], opts["direction"], opts["device"], opts["precision"],
+                                  opts["batch_size"], opts["tile"], opts["tile_pad"])
+    if not opts.get("faces"):
+        _refuse_face_model_on_frames(opts["model"])
+        return [("translate", translate)]
+    faces = {"landmarks": opts["landmarks"], "size": opts["face_size"], "centering": opts["centering"],
+             "face_index": opts["face_index"], "alignments": opts["alignments"], "device": opts["device"]}
+    blend = {"mask": opts["mask"], "colour": opts["colour"], "seamless": opts["seamless"]}
+    return [("faces", faces), ("translate", {**translate, "target": "faces"}), ("blend", blend)]
+
+
+def _refuse_face_model_on_frames(model: str) -> None:
+    from translate.modelfile import read_info
+    from translate.resolve import resolve_model
+
+    try:
+        task = read_info(resolve_model(model)).task
+    except Exception:  # noqa: BLE001 - the translate stage reports a bad model with its own message
+        return
+    if task == "faces":
+        raise UserError(f"{model} is a face model: it runs on aligned face crops; add --faces")
 
 
 def video_chain(opts: dict) -> list[tuple[str, dict]]:
@@ -70,8 +97,26 @@ def video_chain(opts: dict) -> list[tuple[str, dict]]:
 @click.option("--no-audio", is_flag=True, help="Do not copy the source's audio.")
 @click.option("--overwrite", is_flag=True, help="Replace OUT if it exists.")
 @click.option("--quiet", "-q", is_flag=True, help="No progress bar.")
+@click.option("--faces", is_flag=True, help="Translate faces only: detect, align, translate the crop, blend it back.")
+@click.option("--face-index", "face_index", type=click.IntRange(0), metavar="N",
+              help="--faces: only the face whose track id is N (ids as in `faces extract`'s alignments). Default: all.")
+@click.option("--alignments", type=click.Path(dir_okay=False), metavar="FILE",
+              help="--faces: use this alignments.json (from `faces extract` on this video, maybe edited) instead of detecting.")
+@click.option("--landmarks", default="auto", show_default=True, type=click.Choice(["auto", "dlib", "fan"]),
+              help="--faces: landmark backend (auto: fan when its weights are at hand, else dlib).")
+@click.option("--mask", default="components", show_default=True, type=click.Choice(["components", "extended"]),
+              help="--faces: blend mask, the landmark hull (components) or with the forehead (extended).")
+@click.option("--colour", default="mean", show_default=True, type=click.Choice(["mean", "reinhard", "hist", "none"]),
+              help="--faces: colour correction of the translated face to the original.")
+@click.option("--seamless", is_flag=True, help="--faces: Poisson (seamless clone) blending instead of the feathered mask.")
+@click.option("--face-size", "face_size", type=click.IntRange(16), metavar="PX",
+              help="--faces: crop size. Default: the model's (face models record it; others: their training size). "
+                   "A face model refuses another size.")
+@click.option("--centering", type=click.Choice(["legacy", "face", "head"]),
+              help="--faces: crop framing. Default: the model's (else face). A face model refuses another one.")
 def video(input, model, output, direction, batch_size, tile, tile_pad, precision, device, start, end, codec, crf, preset,
-          no_audio, overwrite, quiet) -> None:
+          no_audio, overwrite, quiet, faces, face_index, alignments, landmarks, mask, colour, seamless, face_size,
+          centering) -> None:
     """Translate or upscale every frame of a video; frame rate, audio and colour are kept.
 
     Every decoded frame is written once (variable frame rate sources too), the audio stream is copied, and
@@ -83,11 +128,21 @@ def video(input, model, output, direction, batch_size, tile, tile_pad, precision
       translate video in.mp4 --model srgan -o out.mp4
       translate video in.mp4 --model runs/cyclegan-horses-zebras -o zebras.mp4 --start 10 --end 20
       translate video 4k.mp4 --model srgan --tile 256 --codec ffv1 -o big.mkv
+      translate video alice.mp4 --faces --model runs/faceswap-alice-bob -o alice_as_bob.mp4
+
+    With --faces, frames without a face are written unchanged and counted in the summary.
     """
     from translate.pipeline import run_chain
 
     warnings_to_stderr()
     opts = dict(input=input, model=model, output=output, direction=direction, batch_size=batch_size, tile=tile,
                 tile_pad=tile_pad, precision=precision, device=device, start=start, end=end, codec=codec, crf=crf,
-                preset=preset, no_audio=no_audio, overwrite=overwrite)
+                preset=preset, no_audio=no_audio, overwrite=overwrite, faces=faces, face_index=face_index,
+                alignments=alignments, landmarks=landmarks, mask=mask, colour=colour, seamless=seamless,
+                face_size=face_size, centering=centering)
+    if not faces:
+        given = [name for name, value in (("--face-index", face_index), ("--alignments", alignments), ("--seamless", seamless),
+                                          ("--face-size", face_size), ("--centering", centering)) if value]
+        if given:
+            raise click.UsageError(f"{', '.join(given)} only apply with --faces")
     echo_summary(run_chain(video_chain(opts), progress=not quiet))

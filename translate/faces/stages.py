@@ -29,12 +29,16 @@ class FacesStage(Stage):
 
     name = "faces"
 
-    def __init__(self, landmarks: str = "auto", size: int = 256, centering: str = "face",
+    def __init__(self, landmarks: str = "auto", size: int | None = 256, centering: str | None = "face",
                  face_index: int | None = None, alignments: str | Path | None = None, smooth: bool = True,
                  redetect_every: int = 8, min_face: int = 0, device: str = "auto"):
-        if centering not in align.CENTERINGS:
+        if centering is not None and centering not in align.CENTERINGS:
             raise UserError(f"centering must be one of {', '.join(align.CENTERINGS)}, got {centering!r}")
+        if size is not None and size < 16:
+            raise UserError(f"face crop size {size} is too small (at least 16 px)")
+        # None: taken from the model of the translate stage that follows (see link), else 256 px / face
         self.backend, self.size, self.centering = landmarks, size, centering
+        self.crop_source = "option" if size is not None else "default"
         self.face_index, self.smooth, self.redetect_every = face_index, smooth, redetect_every
         self.min_face, self.device = min_face, device
         self.alignments_path = alignments
@@ -43,7 +47,20 @@ class FacesStage(Stage):
         self._table: dict[int, list[dict]] | None = None
         self._counts = {"frames": 0, "faces": 0, "frames_without_faces": 0}
 
+    def link(self, following: list[Stage]) -> None:
+        """Take the crop size and centering from the model of the first translate stage after this one.
+
+        Called by the pipeline once the chain is built. A size or centering given explicitly that does not
+        match a face model is refused (see crop_for_model)."""
+        translator = next((s.translator for s in following if getattr(s, "translator", None) is not None), None)
+        if translator is None:
+            return
+        self.size, self.centering, self.crop_source = crop_for_model(
+            translator.info, self.size, self.centering, getattr(translator, "model_name", "the model"))
+
     def open(self, info: StreamInfo) -> StreamInfo:
+        self.size = self.size or 256
+        self.centering = self.centering or "face"
         if self.alignments_path:
             from translate.faces.extract import read_alignments
 
@@ -82,7 +99,8 @@ class FacesStage(Stage):
         return batch
 
     def close(self) -> dict:
-        stats = {"landmarks": self.detector_name, "size": self.size, "centering": self.centering, **self._counts}
+        stats = {"landmarks": self.detector_name, "size": self.size, "centering": self.centering,
+                 "crop_from": self.crop_source, **self._counts}
         if self.tracker is not None:
             stats["detections"] = self.tracker.stats.detections
             stats["tracks"] = self.tracker.stats.tracks
@@ -130,3 +148,52 @@ class BlendStage(Stage):
 
     def close(self) -> dict:
         return dict(self._counts)
+
+
+def crop_for_model(info, size: int | None, centering: str | None, name: str) -> tuple[int, str, str]:
+    """(crop size, centering, where they came from) for running ``info``'s model on aligned face crops.
+
+    Face models (task faces) record the crop size and centering they were trained on: those are used, and an
+    explicit size or centering that differs is refused (the encoder's dense layers fix the size; another
+    framing shows the model faces it never saw). Image-translation models (CycleGAN, Pix2Pix, DiscoGAN trained
+    on face crops; task translate) are fully convolutional: an explicit size wins, else the model's recorded
+    crop_size or train_size; the centering is explicit, else recorded, else face.
+    """
+    extra = dict(getattr(info, "extra", {}) or {})
+    if info.task == "faces":
+        model_size, model_centering = extra.get("crop_size"), extra.get("centering")
+        if not model_size or not model_centering:
+            raise UserError(f"face model {name} does not record its crop size and centering; re-export it with this version")
+        model_size = int(model_size)
+        if size is not None and size != model_size:
+            raise UserError(f"face model {name} was trained on {model_size} px crops, not {size} px: leave the "
+                            f"crop size unset (--face-size, faces --size); the model's is used by default")
+        if centering is not None and centering != model_centering:
+            raise UserError(f"face model {name} was trained on '{model_centering}' centered crops, not '{centering}': "
+                            "leave --centering unset; the model's is used by default")
+        return model_size, model_centering, "model"
+    if info.task == "translate":
+        chosen = size or extra.get("crop_size") or extra.get("train_size")
+        if not chosen:
+            raise UserError(f"model {name} records no training size: give the face crop size it was trained on "
+                            "(--face-size, or faces size=N)")
+        multiple = max(1, int(getattr(info, "multiple", 1) or 1))
+        if int(chosen) % multiple:
+            raise UserError(f"face crop size {chosen} does not fit model {name} (needs a multiple of {multiple})")
+        source = "option" if size else "model"
+        return int(chosen), centering or extra.get("centering") or "face", source
+    raise UserError(f"model {name} is a {info.task} model: --faces needs a face-swap model (task faces) or an "
+                    "image-translation model trained on face crops (CycleGAN, Pix2Pix, DiscoGAN)")
+
+
+def build_faces_stage(landmarks: str = "auto", size: int | None = None, centering: str | None = None,
+                      face_index: int | None = None, alignments: str | None = None, smooth: bool = True,
+                      redetect_every: int = 8, min_face: int = 0, device: str = "auto") -> FacesStage:
+    """The `faces` stage of chains and pipelines: size and centering default to the following model's."""
+    return FacesStage(landmarks, size, centering, face_index, alignments, smooth, redetect_every, min_face, device)
+
+
+def build_blend_stage(mask: str = "components", colour: str = "mean", erode: float = 0.03, feather: float = 0.04,
+                      seamless: bool = False) -> BlendStage:
+    """The `blend` stage of chains and pipelines."""
+    return BlendStage(mask, colour, erode, feather, seamless)

@@ -9,3 +9,5 @@ from translate.methods.srgan import SRGAN  # noqa: E402
 METHODS[SRGAN.name] = SRGAN
 from translate.methods.discogan import DiscoGAN  # noqa: E402
 METHODS[DiscoGAN.name] = DiscoGAN
+from translate.methods.faceswap import FaceSwap  # noqa: E402
+METHODS[FaceSwap.name] = FaceSwap

@@ -27,6 +27,7 @@ class DataConfig:
     scale: int = 1  # super-resolution: LR inputs are made by downscaling the crop by this factor
     degrade: bool = False  # super-resolution: random blur / noise / JPEG on the LR inputs
     val_split: float = 0.0  # fraction of the data held out for validation (methods with build_validation)
+    centering: str | None = None  # face crops: legacy | face | head (None: from alignments.json, else face)
 
 
 class Method:
