@@ -53,10 +53,10 @@ def resolve_layer(name: str) -> tuple[str, int]:
 
 
 def missing_weights_message() -> str:
-    from translate.manifest import hub_checkpoints_dir, weights_dirs
+    from translate.manifest import hub_checkpoints_dir, user_cache_dir
 
     return (f"the VGG19 content loss needs {VGG19_FILE}, which is not on this machine: download {VGG19_URL} and "
-            f"save it in {hub_checkpoints_dir()} (or in {weights_dirs()[0]}, or a folder named by $TRANSLATE_WEIGHTS), "
+            f"save it in {hub_checkpoints_dir()} (or in {user_cache_dir()} or a folder named by $TRANSLATE_WEIGHTS), "
             f"or train without it with --content-loss pixel")
 
 

@@ -172,3 +172,23 @@ def test_vgg_layers_and_paper_scaling():
     norm = lambda x: (x - loss.mean) / loss.std  # noqa: E731
     expected = torch.nn.functional.mse_loss(feats(norm(sr)), feats(norm(hr))) / 12.75**2
     assert torch.allclose(loss(sr, hr), expected, rtol=1e-5)
+
+
+def test_gan_phase_uses_the_vgg_content_loss(monkeypatch):
+    import translate.perceptual as perceptual
+
+    seen = []
+
+    def tiny_features(layer, device="cpu"):
+        seen.append(layer)
+        return torch.nn.Sequential(torch.nn.Conv2d(3, 4, 3, padding=1), torch.nn.ReLU()).requires_grad_(False)
+
+    monkeypatch.setattr(perceptual, "vgg19_features", tiny_features)
+    cfg = SRGANConfig(scale=2, netG="srvgg", nf=8, n_blocks=2, ndf=8, pretrain_steps=1, content_layer="conv5_4")
+    m = SRGAN(cfg, torch.device("cpu"))
+    assert seen == ["conv5_4"] and m.content.layer == "conv5_4"
+    batch = {"lr": torch.rand(2, 3, 8, 8), "hr": torch.rand(2, 3, 16, 16)}
+    first, second = m.train_step(batch), m.train_step(batch)
+    assert first["gan_phase"] == 0 and first["content"] == 0
+    assert second["gan_phase"] == 1 and second["content"] > 0 and second["D"] > 0
+    assert m.lr_scale(0) == {}  # past the SRResNet phase the discriminator learns at the schedule's LR
