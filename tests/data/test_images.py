@@ -14,7 +14,7 @@ def test_modes_load_as_rgb(tmp_path):
     rgba = np.dstack([np.full((20, 30, 3), 10, np.uint8), np.zeros((20, 30), np.uint8)])  # fully transparent
     Image.fromarray(rgba, "RGBA").save(tmp_path / "rgba.png")
     deep = (np.linspace(0, 65535, 600).reshape(20, 30)).astype(np.uint16)
-    Image.fromarray(deep, "I;16").save(tmp_path / "deep.png")
+    Image.fromarray(deep).save(tmp_path / "deep.png")
     Image.fromarray(np.full((20, 30, 3), 200, np.uint8)).convert("CMYK").save(tmp_path / "cmyk.jpg")
 
     g = load_rgb(tmp_path / "gray.png")
