@@ -8,7 +8,6 @@ Then: translate train cyclegan --data datasets/horse2zebra   or   translate trai
 from __future__ import annotations
 
 import argparse
-import os
 import shutil
 import sys
 import tarfile

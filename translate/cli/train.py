@@ -165,6 +165,7 @@ def pix2pix(ctx: click.Context, **params) -> None:
         params["netG"] = f"unet_{size}"
     launch("pix2pix", params, ctx)
 
+
 DETECTOR_DEFAULTS = {"size": 128, "batch_size": 32, "epochs": 10, "decay_epochs": 10}
 
 
