@@ -503,6 +503,17 @@ def _apply_scan(info: StreamInfo, scan: PacketScan, nominal: Fraction | None) ->
                         duration=float(n / fps))
 
 
+def probe_audio(path: str | Path) -> str | None:
+    """The codec of the first audio stream of any media file (a video, or audio alone: wav, mp3, m4a), or None."""
+    path = _check_input_file(path)
+    proc = subprocess.run([find_ffmpeg(), "-hide_banner", "-nostdin", "-i", str(path)], capture_output=True)
+    text = proc.stderr.decode("utf-8", "replace")
+    if "Input #" not in text:
+        raise UserError(f"{path}: not a readable media file ({ffmpeg_error_line(text.splitlines())})")
+    m = re.search(r"Stream #\S+.*?: Audio: (\w+)", text)
+    return m.group(1) if m else None
+
+
 def probe(path: str | Path, scan: bool | None = None) -> StreamInfo:
     """Describe the first video stream of ``path`` (and whether it has audio).
 
@@ -803,9 +814,8 @@ class FrameWriter:
         audio_codec = None
         if self.audio_from is not None:
             same = info.path is not None and Path(info.path) == self.audio_from
-            src = info if same else probe(self.audio_from, scan=False)
-            if src.has_audio:
-                audio_codec = src.audio_codec
+            audio_codec = info.audio_codec if same and info.has_audio else (None if same else probe_audio(self.audio_from))
+            if audio_codec is not None:
                 if self.audio_start is not None:
                     cmd += ["-ss", f"{self.audio_start:.6f}"]
                 if self.audio_end is not None:
