@@ -37,7 +37,7 @@ def make_tone(path: Path, seconds: float, rate: int = 44100) -> None:
 
 
 def make_clip(path: Path) -> None:
-    photo = data.coffee()  # 400 x 600 RGB
+    photo = data.chelsea()  # 300 x 451 RGB; held out of the bundled upscaler's training photos
     h, w = photo.shape[:2]
     ww, wh = WINDOW
     frames = []
