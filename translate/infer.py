@@ -44,7 +44,7 @@ def pick_direction(loaded: LoadedModel, direction: str | None) -> str:
 class Translator:
     def __init__(self, model: str | Path | LoadedModel, direction: str | None = None, device: str = "auto",
                  precision: str = "auto", batch_size: int = 4, tile: int = 0, tile_pad: int = 10,
-                 tasks: tuple[str, ...] = IMAGE_TASKS):
+                 tasks: tuple[str, ...] = IMAGE_TASKS, compile: bool = False):
         self.device = resolve_device(device)
         if not isinstance(model, LoadedModel):
             from translate.resolve import resolve_model
@@ -62,7 +62,10 @@ class Translator:
             p.requires_grad_(False)
         self.amp_dtype = resolve_precision(precision, self.device)
         if self.device.type == "cuda":
+            torch.backends.cudnn.benchmark = True
             self.net = self.net.to(memory_format=torch.channels_last)
+        if compile:
+            self.net.compile()
         self.scale = int(self.info.scale)
         self.multiple = max(1, int(self.info.multiple))
         self.batch_size = max(1, batch_size)

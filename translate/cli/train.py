@@ -11,7 +11,7 @@ from translate.cli.options import explicit_values
 
 # option name -> (config section, field). Sections: loop, data, model.
 LOOP_KEYS = ["name", "out", "steps", "epochs", "decay_epochs", "batch_size", "seed", "device", "precision", "workers",
-             "sample_every", "save_every", "keep", "log_every", "tensorboard", "init_from"]
+             "sample_every", "save_every", "keep", "log_every", "tensorboard", "init_from", "compile"]
 DATA_KEYS = ["a", "b", "data", "size", "load_size", "preprocess", "flip", "direction", "scale", "degrade", "val_split", "centering"]
 
 
@@ -39,6 +39,7 @@ def common_options(f):
         click.option("--save-every", default=1000, show_default=True, type=click.IntRange(1), help="Steps between checkpoints."),
         click.option("--keep", default=3, show_default=True, type=click.IntRange(0), help="Step checkpoints kept (last.pt always)."),
         click.option("--log-every", default=10, show_default=True, type=click.IntRange(1), help="Steps between log.jsonl flushes."),
+        click.option("--compile", "compile", is_flag=True, help="torch.compile the nets (worth it on GPUs for long runs)."),
         click.option("--tensorboard", is_flag=True, help="Also write TensorBoard events (needs the tensorboard package)."),
         click.option("--resume", is_flag=True, help="Continue the run named by --name/--out exactly where it stopped."),
         click.option("--init-from", "init_from", metavar="MODEL", help="Fine-tune: start from the weights of this model (file, run folder or name)."),
