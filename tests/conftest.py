@@ -38,3 +38,13 @@ def run_cli(*args: str, cwd: Path | None = None, env: dict | None = None, timeou
 @pytest.fixture
 def cli():
     return run_cli
+
+
+@pytest.fixture
+def isolated_weight_dirs(tmp_path, monkeypatch):
+    """Isolated $TRANSLATE_WEIGHTS, user cache and torch hub folders (none created)."""
+    d = {"env": tmp_path / "env", "cache": tmp_path / "xdg", "torch": tmp_path / "torch"}
+    monkeypatch.setenv("TRANSLATE_WEIGHTS", str(d["env"]))
+    monkeypatch.setenv("XDG_CACHE_HOME", str(d["cache"]))
+    monkeypatch.setenv("TORCH_HOME", str(d["torch"]))
+    return d

@@ -11,13 +11,8 @@ from translate.errors import UserError
 
 
 @pytest.fixture
-def dirs(tmp_path, monkeypatch):
-    """Isolated $TRANSLATE_WEIGHTS, user cache and torch hub folders."""
-    d = {"env": tmp_path / "env", "cache": tmp_path / "xdg", "torch": tmp_path / "torch"}
-    monkeypatch.setenv("TRANSLATE_WEIGHTS", str(d["env"]))
-    monkeypatch.setenv("XDG_CACHE_HOME", str(d["cache"]))
-    monkeypatch.setenv("TORCH_HOME", str(d["torch"]))
-    return d
+def dirs(isolated_weight_dirs):
+    return isolated_weight_dirs
 
 
 def write_manifest(folder: Path, text: str) -> Path:

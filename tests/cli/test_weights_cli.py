@@ -17,14 +17,10 @@ from translate.nets import build_generator
 
 
 @pytest.fixture
-def dirs(tmp_path, monkeypatch):
-    d = {"env": tmp_path / "env", "cache": tmp_path / "xdg", "torch": tmp_path / "torch"}
-    monkeypatch.setenv("TRANSLATE_WEIGHTS", str(d["env"]))
-    monkeypatch.setenv("XDG_CACHE_HOME", str(d["cache"]))
-    monkeypatch.setenv("TORCH_HOME", str(d["torch"]))
-    d["env"].mkdir()
+def dirs(isolated_weight_dirs, tmp_path, monkeypatch):
+    isolated_weight_dirs["env"].mkdir()
     monkeypatch.chdir(tmp_path)
-    return d
+    return isolated_weight_dirs
 
 
 def run(*args):
