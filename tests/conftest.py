@@ -48,3 +48,16 @@ def isolated_weight_dirs(tmp_path, monkeypatch):
     monkeypatch.setenv("XDG_CACHE_HOME", str(d["cache"]))
     monkeypatch.setenv("TORCH_HOME", str(d["torch"]))
     return d
+
+
+def translate_cli(capsys, *args: str) -> tuple[int, str, str]:
+    """Run the CLI in this process, as `translate ARGS`; returns (exit code, stdout, stderr)."""
+    from translate.cli.main import main
+
+    try:
+        main(list(args))
+        code = 0
+    except SystemExit as e:
+        code = int(e.code or 0)
+    captured = capsys.readouterr()
+    return code, captured.out, captured.err

@@ -9,19 +9,9 @@ import numpy as np
 import pytest
 
 from translate import video
-from translate.cli.main import main
+from conftest import translate_cli
 
 FF = video.find_ffmpeg()
-
-
-def translate_cli(capsys, *args: str) -> tuple[int, str, str]:
-    try:
-        main(list(args))
-        code = 0
-    except SystemExit as e:
-        code = int(e.code or 0)
-    captured = capsys.readouterr()
-    return code, captured.out, captured.err
 
 
 def make_clip(path: Path, frames=12, rate="30000/1001", audio=True, size="64x48") -> Path:

@@ -12,20 +12,10 @@ import pytest
 import skimage.data
 
 from translate import video
-from translate.cli.main import main
+from conftest import translate_cli
 
 FF = video.find_ffmpeg()
 N = 10
-
-
-def translate_cli(capsys, *args: str) -> tuple[int, str, str]:
-    try:
-        main(list(args))
-        code = 0
-    except SystemExit as e:
-        code = int(e.code or 0)
-    captured = capsys.readouterr()
-    return code, captured.out, captured.err
 
 
 def write_clip(path: Path, frames: np.ndarray, rate: int = 25, audio: bool = True) -> Path:
