@@ -61,3 +61,14 @@ def translate_cli(capsys, *args: str) -> tuple[int, str, str]:
         code = int(e.code or 0)
     captured = capsys.readouterr()
     return code, captured.out, captured.err
+
+
+@pytest.fixture
+def one_torch_thread():
+    """Tiny nets run fastest on one thread; two threads on a busy 2-core machine spin and wait."""
+    import torch
+
+    n = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(n)

@@ -14,17 +14,9 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "detect"))
 from test_scorer import tiny_detector  # noqa: E402
 
 from translate import video  # noqa: E402
-from translate.cli.main import main  # noqa: E402
+from conftest import translate_cli as cli  # noqa: E402
 
 
-def cli(capsys, *args: str) -> tuple[int, str, str]:
-    try:
-        main(list(args))
-        code = 0
-    except SystemExit as e:
-        code = int(e.code or 0)
-    out = capsys.readouterr()
-    return code, out.out, out.err
 
 
 @pytest.fixture(scope="module")

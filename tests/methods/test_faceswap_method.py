@@ -61,8 +61,7 @@ def load_crops(folder: Path, size: int = 64) -> np.ndarray:
                      for p in sorted(folder.glob("*.png"))])
 
 
-def test_learns_to_rebuild_faces_and_swaps_with_the_other_decoder(faces, tmp_path):
-    torch.set_num_threads(1)
+def test_learns_to_rebuild_faces_and_swaps_with_the_other_decoder(faces, tmp_path, one_torch_thread):
     assert start_run(spec(faces, tmp_path, steps=200), resume=False) == 0
     run = tmp_path / "fs"
     log = [json.loads(line) for line in (run / "log.jsonl").read_text().splitlines()]

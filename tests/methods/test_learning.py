@@ -12,13 +12,7 @@ from translate.methods.pix2pix import Pix2PixConfig
 from translate.training import LoopConfig, RunSpec, start_run
 
 
-@pytest.fixture(autouse=True)
-def one_thread():
-    # two threads on a busy 2-core machine are slower than one
-    n = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(n)
+pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
 
 def mapping_error(run_dir, direction=None):

@@ -23,13 +23,7 @@ from translate.sr_eval import evaluate_sr  # noqa: E402
 from translate.training import LoopConfig, RunSpec, start_run  # noqa: E402
 
 
-@pytest.fixture(autouse=True)
-def one_thread():
-    """Small nets on a shared CPU: one thread is faster than oversubscribed cores, and timing stays stable."""
-    n = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(n)
+pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
 
 @pytest.fixture(scope="module")

@@ -68,16 +68,9 @@ def _make_set(rng, n):
     return x, y
 
 
-@pytest.fixture
-def one_thread():
-    # tiny convolutions run fastest on one thread; two threads on a shared 2-core machine spin and wait
-    n = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(n)
 
 
-def test_learns_to_flag_upsampled_crops(one_thread):
+def test_learns_to_flag_upsampled_crops(one_torch_thread):
     torch.manual_seed(0)
     rng = np.random.default_rng(0)
     x_train, y_train = _make_set(rng, 48)
