@@ -8,7 +8,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from translate.device import autocast, resolve_device, resolve_precision
+from translate.device import autocast, resolve_device, resolve_precision, speed_up
 from translate.errors import UserError
 from translate.modelfile import LoadedModel, apply_inference_mode, load_model
 
@@ -61,11 +61,7 @@ class Translator:
         for p in self.net.parameters():
             p.requires_grad_(False)
         self.amp_dtype = resolve_precision(precision, self.device)
-        if self.device.type == "cuda":
-            torch.backends.cudnn.benchmark = True
-            self.net = self.net.to(memory_format=torch.channels_last)
-        if compile:
-            self.net.compile()
+        self.compute = speed_up(self.net, self.device, precision, self.amp_dtype, compile)
         self.scale = int(self.info.scale)
         self.multiple = max(1, int(self.info.multiple))
         self.batch_size = max(1, batch_size)

@@ -21,7 +21,7 @@ from tqdm import tqdm
 
 from translate._version import __version__
 from translate.checkpoint import keep_latest, load_checkpoint, rng_state, save_checkpoint, set_rng_state
-from translate.device import resolve_device, resolve_precision
+from translate.device import resolve_device, resolve_precision, speed_up
 from translate.distributed import DistEnv, unwrap, wrap_for_training
 from translate.errors import UserError
 from translate.methods import METHODS
@@ -45,7 +45,7 @@ class LoopConfig:
     batch_size: int = 1
     seed: int = 0
     device: str = "auto"
-    precision: str = "fp32"
+    precision: str = "auto"
     workers: int = 2
     sample_every: int = 500
     save_every: int = 1000
@@ -168,14 +168,11 @@ class Trainer:
                                 f"change --size, or pick a generator that fits it (unet_N runs on multiples of N; resnet_* on multiples of 4)")
 
     def _speed_up(self) -> None:
-        """cudnn autotuning and channels_last on CUDA; torch.compile on request (in place: state keys unchanged)."""
-        if self.device.type == "cuda":
-            torch.backends.cudnn.benchmark = True
-            for net in self.method.nets.values():
-                net.to(memory_format=torch.channels_last)
-        if self.spec.loop.compile:
-            for net in self.method.nets.values():
-                net.compile()
+        """Device fast paths (device.speed_up), recorded in the log's first line."""
+        loop = self.spec.loop
+        chosen = {speed_up(net, self.device, loop.precision, self.amp_dtype, loop.compile)
+                  for net in self.method.nets.values()}
+        self.compute = ", ".join(sorted(chosen))
 
     # -- state ------------------------------------------------------------------------------
     def _restore(self) -> None:
@@ -287,7 +284,7 @@ class Trainer:
             for note in self.notes:
                 print(note, file=sys.stderr)
             print(f"{self.spec.method}: {self.data_summary}; {total} steps ({self.steps_per_epoch}/epoch), "
-                  f"device {self.device}{', ' + str(self.amp_dtype).replace('torch.', '') if self.amp_dtype else ''}; run folder {self.run_dir}",
+                  f"device {self.device} ({self.compute}); run folder {self.run_dir}",
                   file=sys.stderr)
         n_show = min(4, len(self.dataset))
         sample_batch = torch.utils.data.default_collate([self.dataset[i] for i in range(n_show)])

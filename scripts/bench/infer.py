@@ -49,7 +49,7 @@ def bench(model: str, precision: str, batch: int, n: int, folder: Path, threads:
         for _ in range(max(1, len(frames) // batch)):
             t.run_tensor(x)
         fwd = (time.perf_counter() - t0) / max(1, len(frames) // batch) / batch
-    return {"bench": "infer", "model": model, "size": size, "precision": precision, "amp_dtype": str(t.amp_dtype),
+    return {"bench": "infer", "model": model, "size": size, "precision": precision, "amp_dtype": str(t.amp_dtype), "compute": t.compute,
             "batch": batch, "images_per_s": round(len(frames) / dt, 3), "forward_s_per_image": round(fwd, 4),
             "device": str(t.device), "threads": torch.get_num_threads(), "torch": torch.__version__}
 

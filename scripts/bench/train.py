@@ -38,7 +38,7 @@ def cpu_name() -> str:
 def run_one(name: str, precision: str, steps: int, channels_last: bool, threads: int) -> dict:
     import torch
 
-    from translate.device import resolve_device, resolve_precision
+    from translate.device import resolve_device, resolve_precision, speed_up
     from translate.methods import METHODS
 
     if threads:
@@ -52,6 +52,7 @@ def run_one(name: str, precision: str, steps: int, channels_last: bool, threads:
         cfg.content_loss = "pixel"  # VGG weights are not at hand offline; the adversarial phase still runs
     torch.manual_seed(0)
     m = cls(cfg, device, dtype, 0)
+    compute = sorted({speed_up(net, device, precision, dtype) for net in m.nets.values()})  # as `train` does
     if channels_last:
         for net in m.nets.values():
             net.to(memory_format=torch.channels_last)
@@ -70,7 +71,7 @@ def run_one(name: str, precision: str, steps: int, channels_last: bool, threads:
     sync()
     dt = (time.perf_counter() - t0) / steps
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 2**20  # KiB -> GiB
-    return {"bench": "train", "config": name, "precision": precision, "amp_dtype": str(dtype), "device": str(device),
+    return {"bench": "train", "config": name, "precision": precision, "amp_dtype": str(dtype), "compute": compute, "device": str(device),
             "channels_last": channels_last, "threads": torch.get_num_threads(), "s_per_iter": round(dt, 4),
             "peak_rss_gib": round(peak, 3), "batch": 1, "size": size, "cpu": cpu_name(), "torch": torch.__version__}
 

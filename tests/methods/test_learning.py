@@ -25,18 +25,30 @@ def mapping_error(run_dir, direction=None):
     return np.abs(translator(xs).astype(float) - ys).mean(), np.abs(xs.astype(float) - ys).mean()
 
 
-def loop(tmp_path, steps):
+def loop(tmp_path, steps, precision="auto"):
     return LoopConfig(name="run", out=str(tmp_path / "runs"), steps=steps, batch_size=4, workers=0,
-                      sample_every=10_000, save_every=10_000, log_every=25, seed=0)
+                      sample_every=10_000, save_every=10_000, log_every=25, seed=0, precision=precision)
 
 
-def test_cyclegan_learns_unpaired_colour_mapping(tmp_path):
+@pytest.fixture(params=["fp32", "auto+winograd"])
+def precision(request, monkeypatch):
+    """Plain fp32, and --precision auto with the Winograd convs forced onto these small nets (on this CPU
+    auto is fp32 + Winograd for 3x3 convs of >= 128 channels; the test nets have 32)."""
+    if request.param == "fp32":
+        return "fp32"
+    monkeypatch.setattr("translate.nets.winograd.MIN_CHANNELS", 16)
+    return "auto"
+
+
+def test_cyclegan_learns_unpaired_colour_mapping(tmp_path, precision, capsys):
     write_images(tmp_path / "a", images(40, 32, seed=1))
     write_images(tmp_path / "b", [swap_red_blue(x) for x in images(40, 32, seed=2)])  # unpaired: other images
-    spec = RunSpec("cyclegan", loop(tmp_path, 100),
+    spec = RunSpec("cyclegan", loop(tmp_path, 100, precision),
                    DataConfig(a=str(tmp_path / "a"), b=str(tmp_path / "b"), size=32, load_size=32, preprocess="resize"),
                    CycleGANConfig(netG="resnet_6blocks", ngf=8, ndf=8, lambda_identity=0.0, lr=2e-3))
     assert start_run(spec, resume=False) == 0
+    if precision == "auto" and not torch.cuda.is_available():
+        assert "fp32+winograd" in capsys.readouterr().err  # the fast path really ran
     err, baseline = mapping_error(tmp_path / "runs" / "run")
     assert baseline > 80
     assert err < 0.45 * baseline, (err, baseline)

@@ -32,8 +32,9 @@ def common_options(f):
         click.option("--lr", type=float, help="Adam learning rate (default: the method's)."),
         click.option("--seed", default=0, show_default=True, type=int),
         click.option("--device", default="auto", show_default=True, help="auto, cpu, cuda, cuda:N or mps."),
-        click.option("--precision", default="fp32", show_default=True, type=click.Choice(["auto", "fp32", "bf16", "fp16"]),
-                     help="Autocast precision (auto: bf16/fp16 where the hardware is faster with it)."),
+        click.option("--precision", default="auto", show_default=True, type=click.Choice(["auto", "fp32", "bf16", "fp16"]),
+                     help="auto: bf16/fp16 autocast where the hardware is faster with it, else fp32 with Winograd "
+                          "3x3 convs on CPU; fp32: the reference's plain arithmetic."),
         click.option("--workers", default=2, show_default=True, type=click.IntRange(0), help="DataLoader worker processes."),
         click.option("--sample-every", default=500, show_default=True, type=click.IntRange(1), help="Steps between sample grids."),
         click.option("--save-every", default=1000, show_default=True, type=click.IntRange(1), help="Steps between checkpoints."),

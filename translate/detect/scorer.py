@@ -18,7 +18,7 @@ import torch
 
 from translate.detect.calibrate import Calibration
 from translate.detect.crops import MAX_SIDE, TILE, Region, frame_score, regions_for
-from translate.device import autocast, resolve_device, resolve_precision
+from translate.device import autocast, resolve_device, resolve_precision, speed_up
 from translate.errors import UserError
 from translate.modelfile import LoadedModel, load_model
 
@@ -58,6 +58,7 @@ class Scorer:
         for p in self.net.parameters():
             p.requires_grad_(False)
         self.amp_dtype = resolve_precision(precision, self.device)
+        self.compute = speed_up(self.net, self.device, precision, self.amp_dtype)
         self.calibration = Calibration.from_extra(self.info.extra)
         self.calibrated = "temperature" in self.info.extra and self.info.extra.get("threshold_fpr") is not None
         self.batch_size = max(1, int(batch_size))
