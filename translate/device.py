@@ -32,6 +32,19 @@ def resolve_device(spec: str = "auto") -> torch.device:
     return device
 
 
+def cpu_name() -> str:
+    """The CPU model, for benchmark records (/proc/cpuinfo on Linux)."""
+    import platform
+
+    try:
+        for line in open("/proc/cpuinfo"):
+            if line.startswith("model name"):
+                return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor()
+
+
 def cpu_supports_bf16() -> bool:
     """True on CPUs with native bf16 (AVX512-BF16 / AMX), where bf16 autocast is actually faster."""
     try:

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import platform
 import resource
 import subprocess
 import sys
@@ -25,20 +24,10 @@ CONFIGS = {
 }
 
 
-def cpu_name() -> str:
-    try:
-        for line in open("/proc/cpuinfo"):
-            if line.startswith("model name"):
-                return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return platform.processor()
-
-
 def run_one(name: str, precision: str, steps: int, channels_last: bool, threads: int) -> dict:
     import torch
 
-    from translate.device import resolve_device, resolve_precision, speed_up
+    from translate.device import cpu_name, resolve_device, resolve_precision, speed_up
     from translate.methods import METHODS
 
     if threads:

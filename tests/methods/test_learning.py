@@ -5,6 +5,7 @@ import pytest
 import torch
 
 from synthetic import images, swap_red_blue, write_images
+from translate.device import cpu_supports_bf16
 from translate.infer import Translator
 from translate.methods.base import DataConfig
 from translate.methods.cyclegan import CycleGANConfig
@@ -26,18 +27,21 @@ def mapping_error(run_dir, direction=None):
 
 
 def loop(tmp_path, steps, precision="auto"):
-    return LoopConfig(name="run", out=str(tmp_path / "runs"), steps=steps, batch_size=4, workers=0,
-                      sample_every=10_000, save_every=10_000, log_every=25, seed=0, precision=precision)
+    device = "cuda" if precision == "cuda-auto" else "cpu"
+    return LoopConfig(name="run", out=str(tmp_path / "runs"), steps=steps, batch_size=4, workers=0, device=device,
+                      sample_every=10_000, save_every=10_000, log_every=25, seed=0,
+                      precision="auto" if precision == "cuda-auto" else precision)
 
 
-@pytest.fixture(params=["fp32", "auto+winograd"])
+@pytest.fixture(params=["fp32", "auto+winograd", "bf16", pytest.param("cuda-auto", marks=pytest.mark.gpu)])
 def precision(request, monkeypatch):
-    """Plain fp32, and --precision auto with the Winograd convs forced onto these small nets (on this CPU
-    auto is fp32 + Winograd for 3x3 convs of >= 128 channels; the test nets have 32)."""
-    if request.param == "fp32":
-        return "fp32"
-    monkeypatch.setattr("translate.nets.winograd.MIN_CHANNELS", 16)
-    return "auto"
+    """Plain fp32; --precision auto with the Winograd convs forced onto these small nets (on a CPU without
+    bf16, auto is fp32 + Winograd for 3x3 convs of >= 128 channels; the test nets have 32); bf16 autocast on
+    the CPU (emulated where the CPU lacks bf16: slow, same maths as on bf16 hardware); auto on CUDA."""
+    if request.param == "auto+winograd":
+        monkeypatch.setattr("translate.nets.winograd.MIN_CHANNELS", 16)
+        return "auto"
+    return request.param
 
 
 def test_cyclegan_learns_unpaired_colour_mapping(tmp_path, precision, capsys):
@@ -47,8 +51,8 @@ def test_cyclegan_learns_unpaired_colour_mapping(tmp_path, precision, capsys):
                    DataConfig(a=str(tmp_path / "a"), b=str(tmp_path / "b"), size=32, load_size=32, preprocess="resize"),
                    CycleGANConfig(netG="resnet_6blocks", ngf=8, ndf=8, lambda_identity=0.0, lr=2e-3))
     assert start_run(spec, resume=False) == 0
-    if precision == "auto" and not torch.cuda.is_available():
-        assert "fp32+winograd" in capsys.readouterr().err  # the fast path really ran
+    if precision == "auto":  # the fast path really ran
+        assert ("bfloat16" if cpu_supports_bf16() else "fp32+winograd") in capsys.readouterr().err
     err, baseline = mapping_error(tmp_path / "runs" / "run")
     assert baseline > 80
     assert err < 0.45 * baseline, (err, baseline)

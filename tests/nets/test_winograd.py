@@ -54,7 +54,7 @@ def test_switching_keeps_parameters_and_outputs():
         assert torch.equal(net(x), direct)
 
 
-def test_cached_weight_transform_follows_optimizer_steps():
+def test_follows_optimizer_steps():
     torch.manual_seed(0)
     conv = nn.Conv2d(128, 128, 3, padding=1)
     ref = nn.Conv2d(128, 128, 3, padding=1)
@@ -79,6 +79,10 @@ def test_falls_back_where_winograd_does_not_apply():
     with torch.no_grad():
         tiny = torch.randn(1, 128, 5, 5)
         assert torch.equal(conv(tiny), F.conv2d(tiny, conv.weight, conv.bias, padding=1))
+        big = torch.randn(2, 128, 36, 36)  # 2 x 9 x 9 = 162 tiles: Winograd
+        assert not torch.equal(conv(big), F.conv2d(big, conv.weight, conv.bias, padding=1))
+        big = torch.randn(4, 128, 36, 36)  # 324 tiles: beyond MAX_TILES, direct
+        assert torch.equal(conv(big), F.conv2d(big, conv.weight, conv.bias, padding=1))
         with torch.autocast("cpu", dtype=torch.bfloat16):
             y = conv(x)
         assert y.dtype == torch.bfloat16  # autocast's own conv, not the fp32 Winograd path

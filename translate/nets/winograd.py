@@ -35,6 +35,7 @@ B2T, G2T, A2T = B2.T.contiguous(), G2.T.contiguous(), A2.T.contiguous()
 
 MIN_CHANNELS = 128  # below this the transforms cost more than the saved multiplies (measured, AVX2)
 MIN_SIDE = 8
+MAX_TILES = 256  # batch x 4x4 output tiles; beyond this the transforms spill out of cache and direct wins (measured)
 KEEP_TRANSFORM_BYTES = 4 << 20  # larger input transforms are recomputed in backward rather than kept
 
 
@@ -52,7 +53,8 @@ def _from_tiles(t: torch.Tensor, n: int, c: int, size: tuple[int, int]) -> torch
 
 
 def transform_weight(weight: torch.Tensor) -> torch.Tensor:
-    """[Cout, Cin, 3, 3] -> U = G g G^T as [36, Cout, Cin] (fixed for inference: cached by WinogradConv2d)."""
+    """[Cout, Cin, 3, 3] -> U = G g G^T as [36, Cout, Cin]. Recomputed every call: about 5% of the conv, and
+    caching it would hold 2.25x the weights in memory."""
     co, c = weight.shape[:2]
     return (G2 @ weight.reshape(co * c, 9).T).view(36, co, c)
 
@@ -80,20 +82,20 @@ class _WinogradF43(torch.autograd.Function):
         m = torch.bmm(u, v)  # [36, Cout, tiles]: the only O(C^2) work
         y = (A2 @ m.view(36, co * tiles)).view(4, 4, co, n, th, tw)
         ctx.keep_v = v.numel() * v.element_size() <= KEEP_TRANSFORM_BYTES
-        ctx.save_for_backward(v if ctx.keep_v else x, u)
+        ctx.save_for_backward(v if ctx.keep_v else x, weight)  # not u: 4x the weight, for every call
         ctx.dims = (n, c, hp, wp, co, th, tw)
         return y.permute(3, 2, 4, 0, 5, 1).reshape(n, co, 4 * th, 4 * tw)
 
     @staticmethod
     def backward(ctx, grad: torch.Tensor):  # type: ignore[override]
-        xv, u = ctx.saved_tensors
+        xv, weight = ctx.saved_tensors
         n, c, hp, wp, co, th, tw = ctx.dims
         tiles = n * th * tw
         gy = grad.reshape(n, co, th, 4, tw, 4).permute(3, 5, 1, 0, 2, 4).reshape(16, co * tiles)
         gm = (A2T @ gy).view(36, co, tiles)
         gx = gw = None
         if ctx.needs_input_grad[0]:
-            gv = torch.bmm(u.transpose(1, 2), gm)  # [36, C, tiles]
+            gv = torch.bmm(transform_weight(weight).transpose(1, 2), gm)  # [36, C, tiles]
             gx = _from_tiles((B2T @ gv.view(36, c * tiles)), n, c, (hp, wp))
         if ctx.needs_input_grad[1]:
             v = xv if ctx.keep_v else _transform_input(xv)
@@ -102,21 +104,15 @@ class _WinogradF43(torch.autograd.Function):
         return gx, gw, None
 
 
-def winograd_conv3x3(x: torch.Tensor, weight: torch.Tensor, bias: torch.Tensor | None, padding: int,
-                     u: torch.Tensor | None = None) -> torch.Tensor:
-    """F.conv2d(x, weight, bias, padding=padding) for a 3x3 stride-1 kernel, via Winograd F(4,3).
-
-    ``u``: transform_weight(weight) when the caller has it cached.
-    """
+def winograd_conv3x3(x: torch.Tensor, weight: torch.Tensor, bias: torch.Tensor | None, padding: int) -> torch.Tensor:
+    """F.conv2d(x, weight, bias, padding=padding) for a 3x3 stride-1 kernel, via Winograd F(4,3)."""
     if padding:
         x = F.pad(x, [padding] * 4)
     h, w = x.shape[-2] - 2, x.shape[-1] - 2
     ph, pw = (-h) % 4, (-w) % 4
     if ph or pw:  # round the output up to whole 4x4 tiles, crop after
         x = F.pad(x, [0, pw, 0, ph])
-    if u is None:
-        u = transform_weight(weight.detach())
-    y = _WinogradF43.apply(x.contiguous(), weight, u)
+    y = _WinogradF43.apply(x.contiguous(), weight, transform_weight(weight.detach()))
     if ph or pw:
         y = y[..., :h, :w]
     if bias is not None:
@@ -132,25 +128,20 @@ def eligible(conv: nn.Module) -> bool:
             and conv.out_channels >= MIN_CHANNELS)
 
 
+def _tiles(x: torch.Tensor, padding: int) -> int:
+    h, w = x.shape[-2] + 2 * padding - 2, x.shape[-1] + 2 * padding - 2
+    return x.shape[0] * -(-h // 4) * -(-w // 4)
+
+
 class WinogradConv2d(nn.Conv2d):
     """nn.Conv2d that takes the Winograd path for fp32 CPU calls (class swapped in by use_winograd)."""
 
     def _conv_forward(self, input: torch.Tensor, weight: torch.Tensor, bias: torch.Tensor | None) -> torch.Tensor:
         if (input.device.type == "cpu" and input.dtype == torch.float32 and weight.dtype == torch.float32
-                and input.dim() == 4 and min(input.shape[-2:]) >= MIN_SIDE
+                and input.dim() == 4 and min(input.shape[-2:]) >= MIN_SIDE and _tiles(input, self.padding[0]) <= MAX_TILES
                 and not torch.is_autocast_enabled("cpu")):
-            return winograd_conv3x3(input, weight, bias, self.padding[0], self._transformed(weight))
+            return winograd_conv3x3(input, weight, bias, self.padding[0])
         return super()._conv_forward(input, weight, bias)
-
-    def _transformed(self, weight: torch.Tensor) -> torch.Tensor:
-        """U for the current weight values: recomputed only after the weight changes in place (optimizer
-        step, load_state_dict bump its version), so the several calls of one step, and every inference
-        call, share it."""
-        key = (weight.data_ptr(), weight._version)
-        if getattr(self, "_wino_key", None) != key:
-            self._wino_u = transform_weight(weight.detach())
-            self._wino_key = key
-        return self._wino_u
 
 
 def use_winograd(module: nn.Module) -> int:
@@ -168,5 +159,3 @@ def use_direct(module: nn.Module) -> None:
     for m in module.modules():
         if type(m) is WinogradConv2d:
             m.__class__ = nn.Conv2d
-            m.__dict__.pop("_wino_u", None)
-            m.__dict__.pop("_wino_key", None)
