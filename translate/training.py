@@ -170,9 +170,12 @@ class Trainer:
     def _speed_up(self) -> None:
         """Device fast paths (device.speed_up), recorded in the log's first line."""
         loop = self.spec.loop
-        chosen = {speed_up(net, self.device, loop.precision, self.amp_dtype, loop.compile)
-                  for net in self.method.nets.values()}
-        self.compute = ", ".join(sorted(chosen))
+        by_path: dict[str, list[str]] = {}
+        for name, net in self.method.nets.items():
+            by_path.setdefault(speed_up(net, self.device, loop.precision, self.amp_dtype, loop.compile), []).append(name)
+        # one path: just its name; several (e.g. Winograd only where convs are wide): which nets took which
+        self.compute = next(iter(by_path)) if len(by_path) == 1 else "; ".join(
+            f"{path}: {', '.join(names)}" for path, names in by_path.items())
 
     # -- state ------------------------------------------------------------------------------
     def _restore(self) -> None:

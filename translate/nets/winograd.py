@@ -1,14 +1,14 @@
 """Winograd F(4x4, 3x3) convolution for 3x3 stride-1 convs on CPU, forward and backward.
 
-Why: on CPUs without native bf16 (AVX2 only) fp32 is the only fast precision, and the 3x3 convs of the
-ResNet blocks, SR trunks and U-Net-free generators are almost all of the work. Winograd F(4,3) needs 36
+Why: on CPUs without native bf16 (AVX2 only) fp32 is the only fast precision, and the 256-channel 3x3
+convs of the ResNet generators' blocks are almost all of their work (narrower convs gain nothing: see MIN_CHANNELS). Winograd F(4,3) needs 36
 multiplies per 16 outputs instead of 144, so the products become 36 batched matmuls of (Cout x Cin) @
 (Cin x tiles); the transforms are small fixed matmuls. Relative error vs direct convolution is ~1e-5 in
 fp32 (the classic F(4,3) points 0, +-1, +-2), far below what an 8-bit image can show.
 
 `use_winograd(module)` switches every eligible nn.Conv2d inside a module to this path by changing its
 class to WinogradConv2d (same parameters, same state-dict keys); anything not eligible at run time
-(GPU, autocast, half precision, tiny maps) falls back to the direct convolution.
+(GPU, autocast, half precision, tiny maps, large batches) falls back to the direct convolution.
 """
 from __future__ import annotations
 
@@ -53,8 +53,8 @@ def _from_tiles(t: torch.Tensor, n: int, c: int, size: tuple[int, int]) -> torch
 
 
 def transform_weight(weight: torch.Tensor) -> torch.Tensor:
-    """[Cout, Cin, 3, 3] -> U = G g G^T as [36, Cout, Cin]. Recomputed every call: about 5% of the conv, and
-    caching it would hold 2.25x the weights in memory."""
+    """[Cout, Cin, 3, 3] -> U = G g G^T as [36, Cout, Cin]. Recomputed every call (about 5% of the conv)
+    rather than kept: U is 4x the weight."""
     co, c = weight.shape[:2]
     return (G2 @ weight.reshape(co * c, 9).T).view(36, co, c)
 
@@ -73,16 +73,16 @@ class _WinogradF43(torch.autograd.Function):
     """
 
     @staticmethod
-    def forward(ctx, x: torch.Tensor, weight: torch.Tensor, u: torch.Tensor) -> torch.Tensor:  # type: ignore[override]
+    def forward(ctx, x: torch.Tensor, weight: torch.Tensor) -> torch.Tensor:  # type: ignore[override]
         n, c, hp, wp = x.shape
         co = weight.shape[0]
         th, tw = (hp - 2) // 4, (wp - 2) // 4
         tiles = n * th * tw
         v = _transform_input(x)
-        m = torch.bmm(u, v)  # [36, Cout, tiles]: the only O(C^2) work
+        m = torch.bmm(transform_weight(weight), v)  # [36, Cout, tiles]: the only O(C^2) work
         y = (A2 @ m.view(36, co * tiles)).view(4, 4, co, n, th, tw)
         ctx.keep_v = v.numel() * v.element_size() <= KEEP_TRANSFORM_BYTES
-        ctx.save_for_backward(v if ctx.keep_v else x, weight)  # not u: 4x the weight, for every call
+        ctx.save_for_backward(v if ctx.keep_v else x, weight)
         ctx.dims = (n, c, hp, wp, co, th, tw)
         return y.permute(3, 2, 4, 0, 5, 1).reshape(n, co, 4 * th, 4 * tw)
 
@@ -101,7 +101,7 @@ class _WinogradF43(torch.autograd.Function):
             v = xv if ctx.keep_v else _transform_input(xv)
             gu = torch.bmm(gm, v.transpose(1, 2))  # [36, Cout, C]
             gw = (G2T @ gu.view(36, co * c)).T.reshape(co, c, 3, 3)
-        return gx, gw, None
+        return gx, gw
 
 
 def winograd_conv3x3(x: torch.Tensor, weight: torch.Tensor, bias: torch.Tensor | None, padding: int) -> torch.Tensor:
@@ -112,7 +112,7 @@ def winograd_conv3x3(x: torch.Tensor, weight: torch.Tensor, bias: torch.Tensor |
     ph, pw = (-h) % 4, (-w) % 4
     if ph or pw:  # round the output up to whole 4x4 tiles, crop after
         x = F.pad(x, [0, pw, 0, ph])
-    y = _WinogradF43.apply(x.contiguous(), weight, transform_weight(weight.detach()))
+    y = _WinogradF43.apply(x.contiguous(), weight)
     if ph or pw:
         y = y[..., :h, :w]
     if bias is not None:
@@ -128,7 +128,8 @@ def eligible(conv: nn.Module) -> bool:
             and conv.out_channels >= MIN_CHANNELS)
 
 
-def _tiles(x: torch.Tensor, padding: int) -> int:
+def _tile_count(x: torch.Tensor, padding: int) -> int:
+    """Batch x 4x4 output tiles of a 3x3 conv with this padding."""
     h, w = x.shape[-2] + 2 * padding - 2, x.shape[-1] + 2 * padding - 2
     return x.shape[0] * -(-h // 4) * -(-w // 4)
 
@@ -138,7 +139,7 @@ class WinogradConv2d(nn.Conv2d):
 
     def _conv_forward(self, input: torch.Tensor, weight: torch.Tensor, bias: torch.Tensor | None) -> torch.Tensor:
         if (input.device.type == "cpu" and input.dtype == torch.float32 and weight.dtype == torch.float32
-                and input.dim() == 4 and min(input.shape[-2:]) >= MIN_SIDE and _tiles(input, self.padding[0]) <= MAX_TILES
+                and input.dim() == 4 and min(input.shape[-2:]) >= MIN_SIDE and _tile_count(input, self.padding[0]) <= MAX_TILES
                 and not torch.is_autocast_enabled("cpu")):
             return winograd_conv3x3(input, weight, bias, self.padding[0])
         return super()._conv_forward(input, weight, bias)
@@ -155,7 +156,7 @@ def use_winograd(module: nn.Module) -> int:
 
 
 def use_direct(module: nn.Module) -> None:
-    """Undo use_winograd (e.g. before export or torch.compile)."""
+    """Undo use_winograd (A/B benchmarks and tests compare both paths on the same net)."""
     for m in module.modules():
         if type(m) is WinogradConv2d:
             m.__class__ = nn.Conv2d
