@@ -17,8 +17,8 @@ import cv2
 import numpy as np
 from skimage import data
 
-from translate.framebatch import StreamInfo
-from translate.video import FrameWriter
+from translate.video.frames import StreamInfo
+from translate.video.writer import FrameWriter
 
 OUT = Path("demo-output")
 FPS = 24
@@ -71,7 +71,7 @@ def main() -> int:
     if r.returncode:
         return r.returncode
     print(f"output: {upscaled} (x4, audio kept) in {time.time() - t0:.1f} s")
-    from translate.manifest import find, locate
+    from translate.weights.manifest import find, locate
 
     entry = find("detector")
     if entry is not None and locate(entry) is not None:

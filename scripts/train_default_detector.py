@@ -349,7 +349,7 @@ def main() -> int:
     trainval, test, sr_name = build_sets(work, args.srgan or None, args.gen_steps)
     log(f"data ready (sr family: {sr_name}); training the detector")
     model = train_detector("detector", trainval / "real", trainval / "fake", work, args.steps)
-    from translate.modelfile import read_info
+    from translate.weights.modelfile import read_info
 
     info = read_info(model)
     result = {"sr_family": sr_name, "test_photos": list(TEST_PHOTOS), "steps": args.steps,
@@ -376,7 +376,7 @@ def main() -> int:
 
 
 def install(model: Path, result: dict) -> None:
-    from translate.modelfile import file_sha256, load_model, save_model
+    from translate.weights.modelfile import file_sha256, load_model, save_model
 
     loaded = load_model(model)
     info = loaded.info

@@ -70,9 +70,9 @@ def main() -> None:
 
     from translate.methods.base import DataConfig
     from translate.methods.srgan import SRGANConfig
-    from translate.modelfile import file_sha256, load_model, save_model
     from translate.sr_eval import evaluate_sr
     from translate.training import LoopConfig, RunSpec, start_run
+    from translate.weights.modelfile import file_sha256, load_model, save_model
 
     work = Path(tempfile.mkdtemp(prefix="train_default_sr-"))
     try:

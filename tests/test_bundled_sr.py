@@ -1,19 +1,16 @@
 """The bundled x4 upscaler: found by name, hash as the manifest says, works through `translate apply`, beats bicubic."""
 from __future__ import annotations
 
-from pathlib import Path
-
-import numpy as np
 import pytest
 import skimage.data
 from click.testing import CliRunner
 from PIL import Image
 
-from translate import manifest
 from translate.cli.main import cli
-from translate.modelfile import file_sha256, read_info
-from translate.resolve import resolve_model
 from translate.sr_eval import evaluate_sr
+from translate.weights import manifest
+from translate.weights.modelfile import file_sha256, read_info
+from translate.weights.resolve import resolve_model
 
 BUNDLED = manifest.package_weights_dir() / "srgan-x4.safetensors"
 

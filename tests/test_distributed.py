@@ -2,11 +2,9 @@
 import os
 import subprocess
 import sys
-from pathlib import Path
 
 import torch
 from safetensors.torch import load_file
-
 from synthetic import images, write_images
 
 ARGS = ["--size", "16", "--load-size", "20", "--ngf", "4", "--ndf", "4", "--netD", "pixel", "--netG", "resnet_6blocks",

@@ -8,8 +8,8 @@ import urllib.error
 
 import pytest
 
-from translate import download, manifest
 from translate.errors import UserError
+from translate.weights import download, manifest
 
 
 @pytest.fixture

@@ -9,9 +9,9 @@ import torch
 from torch import nn
 
 from translate.errors import UserError
-from translate.importers import import_checkpoint, plan_import, read_checkpoint
-from translate.modelfile import apply_inference_mode, load_model, read_info
 from translate.nets import build_generator
+from translate.weights.importers import import_checkpoint, plan_import, read_checkpoint
+from translate.weights.modelfile import apply_inference_mode, load_model, read_info
 
 # --- a faithful minimal copy of pytorch-CycleGAN-and-pix2pix's generators (models/networks.py), kept
 # independent from translate.nets on purpose ---

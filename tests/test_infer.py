@@ -5,8 +5,8 @@ import torch
 
 from translate.errors import UserError
 from translate.infer import Translator
-from translate.modelfile import ModelInfo, load_model, save_model
 from translate.nets import build_generator
+from translate.weights.modelfile import ModelInfo, load_model, save_model
 
 
 @pytest.fixture(scope="module")

@@ -6,8 +6,8 @@ from pathlib import Path
 
 import pytest
 
-from translate import manifest
 from translate.errors import UserError
+from translate.weights import manifest
 
 
 @pytest.fixture

@@ -10,11 +10,23 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from translate import pipeline, video
 from translate.errors import UserError
-from translate.framebatch import FrameBatch, Stage
+from translate.video.ffmpeg import find_ffmpeg
+from translate.video.framefiles import encode_frames, extract_frames
+from translate.video.frames import FrameBatch, Stage, StreamInfo
+from translate.video.pipelines import load_pipeline
+from translate.video.probe import probe
+from translate.video.reader import FrameReader, read_all_frames
+from translate.video.runner import Runner, build_runner, run_chain
+from translate.video.stages import (
+    STAGE_BUILDERS,
+    TranslateStage,
+    builder_for,
+    call_builder,
+)
+from translate.video.writer import FrameWriter
 
-FF = video.find_ffmpeg()
+FF = find_ffmpeg()
 INDEXED = "format=gbrp,geq=r='mod(N*12,240)':g='128':b='64'"  # frame N is flat with red = 12 * N
 
 
@@ -77,17 +89,17 @@ def no_leftovers(folder: Path) -> bool:
 
 
 def run(src, out, stages, codec="h264", **kw):
-    reader = video.FrameReader(src, batch_size=kw.pop("batch_size", 3))
-    writer = video.FrameWriter(out, codec=codec, audio_from=src)
-    return pipeline.Runner(reader, stages, writer, progress=False, **kw).run()
+    reader = FrameReader(src, batch_size=kw.pop("batch_size", 3))
+    writer = FrameWriter(out, codec=codec, audio_from=src)
+    return Runner(reader, stages, writer, progress=False, **kw).run()
 
 
 def test_runner_keeps_every_frame_in_order(tmp_path):
     src = make_indexed(tmp_path / "in.mp4", frames=20)
     summary = run(src, tmp_path / "out.mkv", [Invert()], codec="ffv1")
     assert summary["frames_in"] == summary["frames_out"] == 20
-    src_frames = video.read_all_frames(src)
-    out_frames = video.read_all_frames(tmp_path / "out.mkv")
+    src_frames = read_all_frames(src)
+    out_frames = read_all_frames(tmp_path / "out.mkv")
     assert np.array_equal(out_frames, 255 - src_frames)
     assert numbers(255 - out_frames) == list(range(20))
     assert "invert" in summary["stages"]
@@ -95,8 +107,8 @@ def test_runner_keeps_every_frame_in_order(tmp_path):
 
 def test_translate_stage_scales_and_tags(tmp_path):
     src = make_indexed(tmp_path / "in.mp4", frames=10, audio=True)
-    summary = run(src, tmp_path / "out.mp4", [pipeline.TranslateStage(Upscale2())])
-    info = video.probe(tmp_path / "out.mp4")
+    summary = run(src, tmp_path / "out.mp4", [TranslateStage(Upscale2())])
+    info = probe(tmp_path / "out.mp4")
     assert (info.width, info.height, info.frame_count, info.fps) == (128, 96, 10, 25)
     assert info.has_audio and summary["output"]["audio"] == "copied (aac)"
     assert info.tags["translate_model"] == "up2" and info.tags["translate_model_sha256"] == "ab" * 32
@@ -105,10 +117,10 @@ def test_translate_stage_scales_and_tags(tmp_path):
 
 
 def test_translate_stage_on_face_crops():
-    stage = pipeline.TranslateStage(Upscale2(), target="auto")
+    stage = TranslateStage(Upscale2(), target="auto")
     crop = np.full((8, 8, 3), 7, np.uint8)
     batch = FrameBatch(np.zeros((2, 16, 16, 3), np.uint8), [0, 1], [{"faces": [{"crop": crop}]}, {"faces": []}])
-    stage.open(video.StreamInfo(16, 16, Fraction(25)))
+    stage.open(StreamInfo(16, 16, Fraction(25)))
     out = stage.process(batch)
     assert out.frames.shape == (2, 16, 16, 3)  # frames keep their size; the blend stage pastes crops back
     assert out.meta[0]["faces"][0]["translated"].shape == (16, 16, 3)
@@ -128,10 +140,10 @@ def test_error_in_stage_propagates_and_removes_output(tmp_path):
 def test_error_in_writer_propagates_as_user_error(tmp_path):
     src = make_indexed(tmp_path / "in.mp4", frames=30)
     out = tmp_path / "out.mp4"
-    reader = video.FrameReader(src, batch_size=3)
-    writer = video.FrameWriter(out, preset="no-such-preset")
+    reader = FrameReader(src, batch_size=3)
+    writer = FrameWriter(out, preset="no-such-preset")
     with pytest.raises(UserError, match="encoding out.mp4 failed"):
-        pipeline.Runner(reader, [], writer, progress=False).run()
+        Runner(reader, [], writer, progress=False).run()
     assert not out.exists() and no_leftovers(tmp_path)
 
 
@@ -144,7 +156,7 @@ def test_out_of_memory_stops_with_a_hint_and_no_output(tmp_path):
 
     src = make_indexed(tmp_path / "in.mp4", frames=6)
     with pytest.raises(UserError, match="--tile"):
-        run(src, tmp_path / "out.mp4", [pipeline.TranslateStage(Oom())])
+        run(src, tmp_path / "out.mp4", [TranslateStage(Oom())])
     assert not (tmp_path / "out.mp4").exists() and no_leftovers(tmp_path)
 
 
@@ -166,8 +178,8 @@ def test_reader_runs_at_most_a_bounded_distance_ahead(tmp_path):
             ahead.append(runner.frames_in - batch.indices[-1])
             return batch
 
-    reader = video.FrameReader(src, batch_size=2)
-    runner = pipeline.Runner(reader, [Slow()], video.FrameWriter(tmp_path / "out.mp4"), progress=False, queue_size=2)
+    reader = FrameReader(src, batch_size=2)
+    runner = Runner(reader, [Slow()], FrameWriter(tmp_path / "out.mp4"), progress=False, queue_size=2)
     runner.run()
     assert max(ahead) <= (2 + 2) * 2  # queue_size batches queued + one being put, batch_size frames each
 
@@ -176,27 +188,27 @@ def test_run_chain_refuses_output_equal_input_and_existing(tmp_path):
     src = make_indexed(tmp_path / "in.mp4", frames=4)
     chain = [("read", {"path": str(src)}), ("write", {"path": str(src)})]
     with pytest.raises(UserError, match="is the input"):
-        pipeline.run_chain(chain, progress=False, overwrite=True)
+        run_chain(chain, progress=False, overwrite=True)
     existing = tmp_path / "out.mp4"
     existing.write_bytes(b"mine")
     with pytest.raises(UserError, match="--overwrite"):
-        pipeline.run_chain([("read", {"path": str(src)}), ("write", {"path": str(existing)})], progress=False)
+        run_chain([("read", {"path": str(src)}), ("write", {"path": str(existing)})], progress=False)
     assert existing.read_bytes() == b"mine"
-    summary = pipeline.run_chain([("read", {"path": str(src)}), ("write", {"path": str(existing)})], progress=False, overwrite=True)
-    assert summary["frames_out"] == 4 and video.probe(existing).frame_count == 4
+    summary = run_chain([("read", {"path": str(src)}), ("write", {"path": str(existing)})], progress=False, overwrite=True)
+    assert summary["frames_out"] == 4 and probe(existing).frame_count == 4
 
 
 def test_chain_shape_and_stage_options_are_checked(tmp_path):
     with pytest.raises(UserError, match="starts with 'read"):
-        pipeline.build_runner([("write", {"path": "x.mp4"})])
+        build_runner([("write", {"path": "x.mp4"})])
     with pytest.raises(UserError, match="unknown stage 'sharpen'"):
-        pipeline.builder_for("sharpen")
+        builder_for("sharpen")
     with pytest.raises(UserError, match="no option 'tiles'"):
-        pipeline.call_builder("translate", {"model": "m", "tiles": 3})
+        call_builder("translate", {"model": "m", "tiles": 3})
 
 
 def test_load_pipeline_with_overrides():
-    chain = pipeline.load_pipeline("upscale", ["translate.tile=256", "write.crf=20", "read.start=1:30", "0.end=null"])
+    chain = load_pipeline("upscale", ["translate.tile=256", "write.crf=20", "read.start=1:30", "0.end=null"])
     names = [n for n, _ in chain]
     assert names == ["read", "translate", "write"]
     opts = dict(chain)
@@ -204,35 +216,35 @@ def test_load_pipeline_with_overrides():
     assert opts["write"]["crf"] == 20 and opts["read"]["end"] is None
     for bad in ["translate.tiles=3", "blur.radius=2", "tile=3"]:
         with pytest.raises(UserError):
-            pipeline.load_pipeline("upscale", [bad])
+            load_pipeline("upscale", [bad])
     with pytest.raises(UserError, match="no such pipeline"):
-        pipeline.load_pipeline("nope")
+        load_pipeline("nope")
 
 
 def test_yaml_pipeline_runs_with_registered_stage(tmp_path, monkeypatch):
-    monkeypatch.setitem(pipeline.STAGE_BUILDERS, "invert", lambda: Invert())
+    monkeypatch.setitem(STAGE_BUILDERS, "invert", lambda: Invert())
     spec = tmp_path / "inv.yaml"
     spec.write_text("stages:\n  - read: {batch_size: 5}\n  - invert\n  - write: {codec: ffv1}\n")
     src = make_indexed(tmp_path / "in.mp4", frames=7)
-    chain = pipeline.load_pipeline(spec)
+    chain = load_pipeline(spec)
     chain[0][1]["path"], chain[-1][1]["path"] = str(src), str(tmp_path / "out.mkv")
-    summary = pipeline.run_chain(chain, progress=False)
+    summary = run_chain(chain, progress=False)
     assert summary["frames_out"] == 7
-    assert np.array_equal(video.read_all_frames(tmp_path / "out.mkv"), 255 - video.read_all_frames(src))
+    assert np.array_equal(read_all_frames(tmp_path / "out.mkv"), 255 - read_all_frames(src))
 
 
 def test_extract_then_encode_frames(tmp_path):
     src = make_indexed(tmp_path / "in.mp4", frames=12, audio=True, rate="30000/1001")
-    result = video.extract_frames(src, tmp_path / "frames", progress=False)
+    result = extract_frames(src, tmp_path / "frames", progress=False)
     files = sorted((tmp_path / "frames").iterdir())
     assert result["written"] == 12 and len(files) == 12 and files[0].name == "frame_000000.png"
-    summary = pipeline.encode_frames(tmp_path / "frames", tmp_path / "out.mp4", "30000/1001", audio_from=src, progress=False)
-    info = video.probe(tmp_path / "out.mp4")
+    summary = encode_frames(tmp_path / "frames", tmp_path / "out.mp4", "30000/1001", audio_from=src, progress=False)
+    info = probe(tmp_path / "out.mp4")
     assert info.frame_count == 12 and info.fps == Fraction(30000, 1001) and info.has_audio
     assert summary["output"]["audio"] == "copied (aac)"
-    assert numbers(video.read_all_frames(tmp_path / "out.mp4")) == list(range(12))
-    every = video.extract_frames(src, tmp_path / "every3", every=3, progress=False)
+    assert numbers(read_all_frames(tmp_path / "out.mp4")) == list(range(12))
+    every = extract_frames(src, tmp_path / "every3", every=3, progress=False)
     assert every["written"] == 4
     assert [p.name for p in sorted((tmp_path / "every3").iterdir())] == [f"frame_{i:06d}.png" for i in (0, 3, 6, 9)]
     with pytest.raises(UserError, match="not empty"):
-        video.extract_frames(src, tmp_path / "frames", progress=False)
+        extract_frames(src, tmp_path / "frames", progress=False)

@@ -9,8 +9,8 @@ import torch
 from translate.device import cpu_supports_bf16
 from translate.infer import Translator
 from translate.metrics import psnr
-from translate.modelfile import ModelInfo, save_model
 from translate.nets import build_generator
+from translate.weights.modelfile import ModelInfo, save_model
 
 pytestmark = pytest.mark.usefixtures("one_torch_thread")
 

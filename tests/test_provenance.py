@@ -7,10 +7,16 @@ from fractions import Fraction
 import numpy as np
 import pytest
 
-from translate import video
 from translate._version import __version__
-from translate.framebatch import StreamInfo
-from translate.provenance import provenance_tags, public_model_name, read_provenance, save_image_with_provenance
+from translate.provenance import (
+    provenance_tags,
+    public_model_name,
+    read_provenance,
+    save_image_with_provenance,
+)
+from translate.video.ffmpeg import find_ffmpeg
+from translate.video.frames import StreamInfo
+from translate.video.writer import FrameWriter
 
 SHA = "0123456789abcdef" * 4
 
@@ -47,13 +53,13 @@ def test_png_is_lossless_and_replaces_atomically(tmp_path):
 
 def test_video_tags_read_back(tmp_path):
     out = tmp_path / "v.mp4"
-    writer = video.FrameWriter(out)
+    writer = FrameWriter(out)
     writer.open(StreamInfo(64, 48, Fraction(25)), provenance_tags("srgan", SHA))
     writer.write(np.zeros((3, 48, 64, 3), np.uint8))
     writer.close()
     assert read_provenance(out) == provenance_tags("srgan", SHA)
     mkv = tmp_path / "v.mkv"
-    writer = video.FrameWriter(mkv, codec="ffv1")
+    writer = FrameWriter(mkv, codec="ffv1")
     writer.open(StreamInfo(64, 48, Fraction(25)), provenance_tags("srgan", SHA))
     writer.write(np.zeros((2, 48, 64, 3), np.uint8))
     writer.close()
@@ -66,6 +72,6 @@ def test_untagged_files_give_empty(tmp_path):
     Image.new("RGB", (8, 8)).save(tmp_path / "plain.png")
     assert read_provenance(tmp_path / "plain.png") == {}
     clip = tmp_path / "plain.mp4"
-    subprocess.run([video.find_ffmpeg(), "-loglevel", "error", "-f", "lavfi", "-i", "testsrc2=size=64x48:rate=25",
+    subprocess.run([find_ffmpeg(), "-loglevel", "error", "-f", "lavfi", "-i", "testsrc2=size=64x48:rate=25",
                     "-frames:v", "2", str(clip)], check=True)
     assert read_provenance(clip) == {}

@@ -9,8 +9,8 @@ import torch
 from safetensors.torch import save_file
 
 from translate.errors import UserError
-from translate.modelfile import ModelInfo
-from translate.resolve import resolve_model
+from translate.weights.modelfile import ModelInfo
+from translate.weights.resolve import resolve_model
 
 
 @pytest.fixture

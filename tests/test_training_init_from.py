@@ -1,12 +1,12 @@
 """--init-from starts a new run (fresh optimizers and schedule) from another model's weights."""
 import torch
-
 from synthetic import images, write_images
+
+from translate.distributed import DistEnv
 from translate.methods.base import DataConfig
 from translate.methods.cyclegan import CycleGANConfig
-from translate.modelfile import load_model
 from translate.training import LoopConfig, RunSpec, Trainer
-from translate.distributed import DistEnv
+from translate.weights.modelfile import load_model
 
 
 def spec(tmp_path, name, init_from=None, ngf=4):
@@ -27,6 +27,7 @@ def test_init_from_copies_generators_and_refuses_other_architectures(tmp_path):
             assert torch.equal(second.method.nets[k].state_dict()[key], value)
     assert second.step == 0
     import pytest
+
     from translate.errors import UserError
 
     with pytest.raises(UserError, match="another architecture"):

@@ -1,6 +1,5 @@
 """A run killed midway and resumed continues exactly: same losses, same learning rates, same weights."""
 import json
-import os
 import signal
 import subprocess
 import sys
@@ -9,7 +8,6 @@ import time
 import pytest
 import torch
 from safetensors.torch import load_file
-
 from synthetic import images, swap_red_blue, write_images
 
 TINY = ["--size", "16", "--load-size", "20", "--ngf", "4", "--ndf", "4", "--netD", "pixel", "--batch-size", "2",

@@ -9,11 +9,22 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from translate import video
 from translate.errors import UserError
-from translate.framebatch import StreamInfo
+from translate.video.ffmpeg import ffmpeg_error_line, find_ffmpeg
+from translate.video.frames import StreamInfo
+from translate.video.probe import (
+    info_from_ffmpeg_stderr,
+    info_from_ffprobe_json,
+    parse_rate,
+    parse_time,
+    probe,
+    resolve_colors,
+    snap_rate,
+)
+from translate.video.reader import FrameReader, decode_audio_pcm, read_all_frames
+from translate.video.writer import FrameWriter
 
-FF = video.find_ffmpeg()
+FF = find_ffmpeg()
 
 
 def ff(*args: str) -> None:
@@ -55,13 +66,15 @@ def make_vfr(path: Path) -> Path:
 def locator(request, monkeypatch):
     """Run a test as is and with ffprobe hidden (only the ffmpeg binary is used)."""
     if request.param == "ffmpeg-only":
-        monkeypatch.setattr(video, "find_ffprobe", lambda: None)
+        import translate.video.probe as probing
+
+        monkeypatch.setattr(probing, "find_ffprobe", lambda: None)
     return request.param
 
 
 def copy_through(src: Path, dst: Path, codec="h264", batch_size=4) -> dict:
-    reader = video.FrameReader(src, batch_size=batch_size)
-    writer = video.FrameWriter(dst, codec=codec, audio_from=src)
+    reader = FrameReader(src, batch_size=batch_size)
+    writer = FrameWriter(dst, codec=codec, audio_from=src)
     writer.open(reader.info, {"comment": "test"})
     for batch in reader:
         writer.write(batch)
@@ -83,7 +96,7 @@ def pts_of(path: Path) -> list[float]:
 @pytest.mark.parametrize("rate", ["25", "30000/1001"])
 def test_probe_fps_is_exact_rational(tmp_path, locator, rate):
     clip = make_clip(tmp_path / "c.mp4", rate=rate, frames=12)
-    info = video.probe(clip)
+    info = probe(clip)
     assert info.fps == Fraction(rate)
     assert isinstance(info.fps, Fraction)
     assert info.frame_count == 12
@@ -94,7 +107,7 @@ def test_probe_fps_is_exact_rational(tmp_path, locator, rate):
 
 def test_probe_mkv_ms_timebase_keeps_ntsc_rate(tmp_path, locator):
     clip = make_clip(tmp_path / "c.mkv", rate="30000/1001", frames=30)
-    info = video.probe(clip)
+    info = probe(clip)
     assert info.fps == Fraction(30000, 1001) and info.frame_count == 30
 
 
@@ -105,7 +118,7 @@ def test_ffprobe_json_without_frame_count_gives_none():
                          "side_data_list": [{"side_data_type": "Display Matrix", "rotation": -90}]},
                         {"codec_type": "audio", "codec_name": "opus", "sample_rate": "48000", "channels": 2}],
             "format": {"format_name": "matroska,webm", "duration": "10.010000", "tags": {"title": "x"}}}
-    info = video.info_from_ffprobe_json(data, "x.webm")
+    info = info_from_ffprobe_json(data, "x.webm")
     assert info.frame_count is None  # no KeyError (Real-ESRGAN's nb_frames bug)
     assert info.fps == Fraction(30000, 1001)
     assert (info.width, info.height, info.rotation) == (1080, 1920, 90)
@@ -126,7 +139,7 @@ def test_ffmpeg_stderr_parser_reads_colour_rotation_tags():
       Display Matrix: rotation of -90.00 degrees
   Stream #0:1[0x2](und): Audio: aac (LC) (mp4a / 0x6134706D), 48000 Hz, stereo, fltp, 70 kb/s (default)
 """
-    info = video.info_from_ffmpeg_stderr(text, "r.mp4")
+    info = info_from_ffmpeg_stderr(text, "r.mp4")
     assert info.fps == Fraction(30000, 1001)
     assert (info.width, info.height, info.rotation) == (480, 640, 90)
     assert (info.color_range, info.color_space, info.color_primaries) == ("tv", "bt709", None)
@@ -135,13 +148,13 @@ def test_ffmpeg_stderr_parser_reads_colour_rotation_tags():
 
 
 def test_rates_and_times():
-    assert video.snap_rate(29.97) == Fraction(30000, 1001)
-    assert video.snap_rate(23.98) == Fraction(24000, 1001)
-    assert video.snap_rate(25.0) == 25
-    assert video.parse_rate("30k") == 30000 and video.parse_rate("0/0") is None
-    assert video.parse_time("1:30.5") == 90.5 and video.parse_time("12") == 12.0
+    assert snap_rate(29.97) == Fraction(30000, 1001)
+    assert snap_rate(23.98) == Fraction(24000, 1001)
+    assert snap_rate(25.0) == 25
+    assert parse_rate("30k") == 30000 and parse_rate("0/0") is None
+    assert parse_time("1:30.5") == 90.5 and parse_time("12") == 12.0
     with pytest.raises(UserError):
-        video.parse_time("soon")
+        parse_time("soon")
 
 
 # ------------------------------------------------------------------------------------------- bad inputs
@@ -164,19 +177,19 @@ def _bad_inputs(tmp_path: Path) -> dict[str, Path]:
 def test_bad_inputs_raise_one_line_user_error(tmp_path, locator):
     for kind, path in _bad_inputs(tmp_path).items():
         with pytest.raises(UserError) as e:
-            reader = video.FrameReader(path)
+            reader = FrameReader(path)
             for _ in reader:
                 pass
         msg = str(e.value)
         assert "\n" not in msg and path.name in msg, (kind, msg)
     with pytest.raises(UserError, match="no such file"):
-        video.probe(tmp_path / "missing.mp4")
+        probe(tmp_path / "missing.mp4")
 
 
 def test_ffmpeg_error_line_skips_generic_chatter():
     lines = ["[in#0 @ 0x1] Error opening input: Invalid data found when processing input",
              "Error opening input file x.mp4.", "Error opening input files: Invalid data found when processing input"]
-    assert video.ffmpeg_error_line(lines) == "Invalid data found when processing input"
+    assert ffmpeg_error_line(lines) == "Invalid data found when processing input"
 
 
 # ------------------------------------------------------------------------------------------- round trips
@@ -188,12 +201,12 @@ def test_roundtrip_keeps_count_rate_duration_and_audio(tmp_path, locator, rate):
     out = tmp_path / "out.mp4"
     summary = copy_through(src, out)
     assert summary["audio"] == "copied (aac)"
-    a, b = video.probe(src, scan=True), video.probe(out, scan=True)
+    a, b = probe(src, scan=True), probe(out, scan=True)
     assert b.frame_count == a.frame_count == 30
     assert b.fps == a.fps == Fraction(rate)
     assert abs(b.duration - a.duration) <= 1 / float(a.fps)
     assert b.has_audio and b.audio_codec == "aac"
-    pcm_a, pcm_b = video.decode_audio_pcm(src), video.decode_audio_pcm(out)
+    pcm_a, pcm_b = decode_audio_pcm(src), decode_audio_pcm(out)
     assert len(pcm_a) > 0 and np.array_equal(pcm_a, pcm_b)  # copied, not re-encoded
     assert not list(tmp_path.glob(".*partial*"))
 
@@ -201,27 +214,27 @@ def test_roundtrip_keeps_count_rate_duration_and_audio(tmp_path, locator, rate):
 def test_audio_reencoded_to_aac_only_when_container_needs_it(tmp_path):
     src = make_clip(tmp_path / "pcm.mkv", frames=10, audio="pcm_s16le")
     copy_through(src, tmp_path / "keep.mkv")
-    assert video.probe(tmp_path / "keep.mkv").audio_codec == "pcm_s16le"
+    assert probe(tmp_path / "keep.mkv").audio_codec == "pcm_s16le"
     summary = copy_through(src, tmp_path / "out.mp4")  # mp4 cannot hold PCM
     assert summary["audio"] == "re-encoded pcm_s16le to aac"
-    assert video.probe(tmp_path / "out.mp4").audio_codec == "aac"
+    assert probe(tmp_path / "out.mp4").audio_codec == "aac"
 
 
 def test_no_audio_source_is_fine(tmp_path):
     src = make_clip(tmp_path / "silent.mp4", frames=5)
     summary = copy_through(src, tmp_path / "out.mp4")
-    assert summary["audio"] == "none" and not video.probe(tmp_path / "out.mp4").has_audio
+    assert summary["audio"] == "none" and not probe(tmp_path / "out.mp4").has_audio
 
 
 def test_vfr_source_keeps_every_frame_and_warns_with_drift(tmp_path, locator, caplog):
     src = make_vfr(tmp_path / "vfr.mp4")
-    info = video.probe(src)
+    info = probe(src)
     assert info.vfr and info.frame_count == 20 and info.fps == Fraction(50, 3)
     with caplog.at_level(logging.WARNING, logger="translate.video"):
-        reader = video.FrameReader(src, batch_size=6)
+        reader = FrameReader(src, batch_size=6)
     assert any("variable frame rate" in r.message and "0.200s" in r.message for r in caplog.records)
     out = tmp_path / "out.mkv"
-    writer = video.FrameWriter(out, codec="ffv1")
+    writer = FrameWriter(out, codec="ffv1")
     writer.open(reader.info)
     frames = []
     for batch in reader:
@@ -231,9 +244,9 @@ def test_vfr_source_keeps_every_frame_and_warns_with_drift(tmp_path, locator, ca
     frames = np.concatenate(frames)
     assert len(frames) == 20  # ffmpeg's default for a raw pipe would duplicate frames up to 30 here
     assert frame_numbers(frames) == list(range(20))  # none dropped or duplicated, in order
-    back = video.read_all_frames(out)
+    back = read_all_frames(out)
     assert np.array_equal(back, frames)  # lossless and in order
-    o = video.probe(out)
+    o = probe(out)
     assert o.fps == Fraction(50, 3) and o.frame_count == 20 and not o.vfr
     assert abs(o.duration - info.duration) <= 1 / float(info.fps)
     assert len(pts_of(src)) == 20
@@ -244,39 +257,39 @@ def test_odd_size(tmp_path, codec, size):
     src = make_clip(tmp_path / "odd.mkv", size="320x240", frames=4, extra=["-vf", "scale=321:241", "-pix_fmt", "yuv444p"])
     out = tmp_path / ("out.mkv" if codec == "ffv1" else "out.mp4")
     summary = copy_through(src, out, codec=codec)
-    info = video.probe(out)
+    info = probe(out)
     assert (info.width, info.height) == size and info.frame_count == 4
     assert (summary["width"], summary["height"]) == size
     if codec == "h264":  # padding repeats the edge: the extra column equals the last one
-        frame = video.read_all_frames(out)[0].astype(int)
+        frame = read_all_frames(out)[0].astype(int)
         assert np.abs(frame[:, 321] - frame[:, 320]).mean() < 4
     if codec == "ffv1":
-        assert np.array_equal(video.read_all_frames(out), video.read_all_frames(src))
+        assert np.array_equal(read_all_frames(out), read_all_frames(src))
 
 
 def test_one_frame_video(tmp_path, locator):
     src = make_clip(tmp_path / "one.mp4", frames=1)
-    assert video.probe(src).frame_count == 1
+    assert probe(src).frame_count == 1
     copy_through(src, tmp_path / "out.mp4")
-    assert video.probe(tmp_path / "out.mp4", scan=True).frame_count == 1
+    assert probe(tmp_path / "out.mp4", scan=True).frame_count == 1
 
 
 def test_rotation_applied_once(tmp_path, locator):
     plain = make_clip(tmp_path / "plain.mp4", frames=3)
     rotated = tmp_path / "rot.mp4"
     ff("-display_rotation", "90", "-i", str(plain), "-c", "copy", str(rotated))
-    info = video.probe(rotated)
+    info = probe(rotated)
     assert (info.width, info.height) == (48, 64) and info.rotation in (90, 270)
-    batch = next(iter(video.FrameReader(rotated)))
+    batch = next(iter(FrameReader(rotated)))
     assert batch.frames.shape[1:] == (64, 48, 3)
     copy_through(rotated, tmp_path / "out.mp4")
-    out = video.probe(tmp_path / "out.mp4")
+    out = probe(tmp_path / "out.mp4")
     assert (out.width, out.height, out.rotation) == (48, 64, 0)  # not rotated a second time by players
 
 
 def test_start_end(tmp_path):
     src = make_clip(tmp_path / "c.mp4", frames=30, audio="aac")
-    reader = video.FrameReader(src, start=0.4, end="0:00.8")
+    reader = FrameReader(src, start=0.4, end="0:00.8")
     assert sum(len(b) for b in reader) == 10
 
 
@@ -284,11 +297,11 @@ def test_colour_matrix_and_range_carried(tmp_path):
     tagged = make_clip(tmp_path / "bt709.mp4", frames=3,
                        extra=["-vf", "setparams=colorspace=bt709:color_primaries=bt709:color_trc=bt709:range=tv"])
     copy_through(tagged, tmp_path / "a.mp4")
-    a = video.probe(tmp_path / "a.mp4")
+    a = probe(tmp_path / "a.mp4")
     assert (a.color_space, a.color_primaries, a.color_transfer, a.color_range) == ("bt709", "bt709", "bt709", "tv")
     untagged = make_clip(tmp_path / "sd.mp4", frames=3)
     copy_through(untagged, tmp_path / "b.mp4")
-    assert video.probe(tmp_path / "b.mp4").color_space == "smpte170m"  # what a player assumed for the SD source
+    assert probe(tmp_path / "b.mp4").color_space == "smpte170m"  # what a player assumed for the SD source
 
 
 def test_colours_survive_encode_decode(tmp_path):
@@ -297,13 +310,13 @@ def test_colours_survive_encode_decode(tmp_path):
     frames[:, :, :32] = (30, 200, 60)
     frames[:, :, 32:] = (220, 40, 180)
     for space in ("bt709", "smpte170m"):
-        info = video.resolve_colors(StreamInfo(64, 48, Fraction(25), color_space=space))
+        info = resolve_colors(StreamInfo(64, 48, Fraction(25), color_space=space))
         out = tmp_path / f"{space}.mp4"
-        writer = video.FrameWriter(out, crf=0)
+        writer = FrameWriter(out, crf=0)
         writer.open(info)
         writer.write(frames)
         writer.close()
-        back = video.read_all_frames(out).astype(int)
+        back = read_all_frames(out).astype(int)
         assert np.abs(back[:, 10:38, 4:28] - frames[:, 10:38, 4:28]).max() <= 3
         assert np.abs(back[:, 10:38, 36:60] - frames[:, 10:38, 36:60]).max() <= 3
 
@@ -312,14 +325,14 @@ def test_ten_bit_source_warns(tmp_path, caplog):
     src = tmp_path / "hdr.mkv"
     ff("-f", "lavfi", "-i", "testsrc2=size=64x48:rate=25", "-frames:v", "2", "-c:v", "ffv1", "-pix_fmt", "yuv420p10le", str(src))
     with caplog.at_level(logging.WARNING, logger="translate.video"):
-        reader = video.FrameReader(src)
+        reader = FrameReader(src)
     assert any("10-bit" in r.message for r in caplog.records)
     assert sum(len(b) for b in reader) == 2
 
 
 def test_writer_failure_leaves_nothing(tmp_path):
     out = tmp_path / "out.mp4"
-    writer = video.FrameWriter(out, preset="not-a-preset")
+    writer = FrameWriter(out, preset="not-a-preset")
     writer.open(StreamInfo(64, 48, Fraction(25)))
     with pytest.raises(UserError) as e:
         writer.write(np.zeros((50, 48, 64, 3), np.uint8))
@@ -332,9 +345,9 @@ def test_writer_refuses_existing_without_overwrite_and_bad_combinations(tmp_path
     out = tmp_path / "out.mp4"
     out.write_bytes(b"keep")
     with pytest.raises(UserError, match="--overwrite"):
-        video.FrameWriter(out, overwrite=False).open(StreamInfo(64, 48, Fraction(25)))
+        FrameWriter(out, overwrite=False).open(StreamInfo(64, 48, Fraction(25)))
     assert out.read_bytes() == b"keep"
     with pytest.raises(UserError, match="mkv"):
-        video.FrameWriter(tmp_path / "x.mp4", codec="ffv1")
+        FrameWriter(tmp_path / "x.mp4", codec="ffv1")
     with pytest.raises(UserError, match="unsupported"):
-        video.FrameWriter(tmp_path / "x.gif")
+        FrameWriter(tmp_path / "x.gif")

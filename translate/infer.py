@@ -10,7 +10,7 @@ from torch import nn
 
 from translate.device import autocast, resolve_device, resolve_precision, speed_up
 from translate.errors import UserError
-from translate.modelfile import LoadedModel, apply_inference_mode, load_model
+from translate.weights.modelfile import LoadedModel, apply_inference_mode, load_model
 
 IMAGE_TASKS = ("translate", "sr", "faces")
 
@@ -47,7 +47,7 @@ class Translator:
                  tasks: tuple[str, ...] = IMAGE_TASKS, compile: bool = False):
         self.device = resolve_device(device)
         if not isinstance(model, LoadedModel):
-            from translate.resolve import resolve_model
+            from translate.weights.resolve import resolve_model
 
             model = load_model(resolve_model(str(model), tasks), self.device)
         elif model.info.task not in tasks:

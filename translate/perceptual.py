@@ -53,7 +53,7 @@ def resolve_layer(name: str) -> tuple[str, int]:
 
 
 def missing_weights_message() -> str:
-    from translate.manifest import hub_checkpoints_dir, user_cache_dir
+    from translate.weights.manifest import hub_checkpoints_dir, user_cache_dir
 
     return (f"the VGG19 content loss needs {VGG19_FILE}, which is not on this machine: download {VGG19_URL} and "
             f"save it in {hub_checkpoints_dir()} (or in {user_cache_dir()} or a folder named by $TRANSLATE_WEIGHTS), "
@@ -64,7 +64,7 @@ def vgg19_features(layer: str, device: torch.device | str = "cpu") -> nn.Sequent
     """torchvision's VGG19 ``features`` up to and including ``layer``, ImageNet weights, frozen, eval mode."""
     from torchvision.models import vgg19
 
-    from translate.manifest import find_weight_file
+    from translate.weights.manifest import find_weight_file
 
     _, index = resolve_layer(layer)
     path = find_weight_file(VGG19_FILE)

@@ -127,7 +127,9 @@ def read_provenance(path: str | Path) -> dict[str, str]:
             return {k: v for k, v in tags.items() if k in KEYS or k == "comment"}
     except (OSError, SyntaxError, ValueError):
         pass  # not an image: a video
-    from translate.video import probe  # video sits above provenance for images only
+    from translate.video.probe import (
+        probe,  # video sits above provenance for images only
+    )
 
     info = probe(path, scan=False)
     lowered = {k.lower(): v for k, v in info.tags.items()}

@@ -20,15 +20,21 @@ from torch.utils.data import DataLoader
 from tqdm import tqdm
 
 from translate._version import __version__
-from translate.checkpoint import keep_latest, load_checkpoint, rng_state, save_checkpoint, set_rng_state
+from translate.checkpoint import (
+    keep_latest,
+    load_checkpoint,
+    rng_state,
+    save_checkpoint,
+    set_rng_state,
+)
 from translate.device import resolve_device, resolve_precision, speed_up
 from translate.distributed import DistEnv, unwrap, wrap_for_training
 from translate.errors import UserError
 from translate.methods import METHODS
 from translate.methods.base import DataConfig, Method
-from translate.modelfile import load_model, save_model
 from translate.runlog import RunLog, save_grid
 from translate.schedule import Schedule, plan_schedule
+from translate.weights.modelfile import load_model, save_model
 
 # Settings that may differ between a run and its resume.
 RESUMABLE_CHANGES = {("loop", k) for k in ("steps", "epochs", "decay_epochs", "workers", "sample_every", "save_every",
@@ -198,7 +204,7 @@ class Trainer:
             self.notes.append(f"warning: schedule re-planned: {saved_total} -> {self.schedule.total_steps} steps")
 
     def _init_from(self, model: str) -> None:
-        from translate.resolve import resolve_model
+        from translate.weights.resolve import resolve_model
 
         loaded = load_model(resolve_model(model), self.device)
         matched = [k for k in loaded.nets if k in self.method.nets]

@@ -30,7 +30,7 @@ from translate.errors import UserError
 from translate.faces.landmarks import make_detector
 from translate.faces.stages import BlendStage, FacesStage
 from translate.faces.track import FaceTracker
-from translate.framebatch import FrameBatch, StreamInfo
+from translate.video.frames import FrameBatch, StreamInfo
 
 
 def frames_720p(n: int) -> np.ndarray:
@@ -49,7 +49,7 @@ def emit(**row) -> None:
 
 
 def write_clip(path: Path, frames: np.ndarray, rate: int = 25) -> Path:
-    from translate.video import find_ffmpeg
+    from translate.video.ffmpeg import find_ffmpeg
 
     n, h, w, _ = frames.shape
     subprocess.run([find_ffmpeg(), "-hide_banner", "-loglevel", "error", "-y", "-f", "rawvideo", "-pix_fmt", "rgb24",
@@ -63,7 +63,7 @@ def default_face_model(path: Path) -> Path:
     import torch
 
     from translate.methods.faceswap import FaceSwap, FaceSwapConfig
-    from translate.modelfile import save_model
+    from translate.weights.modelfile import save_model
 
     nets, info = FaceSwap(FaceSwapConfig(size=64, width=64, centering="face"), torch.device("cpu")).export()
     info.name = "faceswap-original-untrained"
@@ -75,7 +75,7 @@ def bench_video_faces(frames: np.ndarray, model: str | None, device: str, batch:
     import torch
 
     from translate.cli.video import video_chain
-    from translate.pipeline import build_runner
+    from translate.video.runner import build_runner
 
     with tempfile.TemporaryDirectory() as tmp:
         src = write_clip(Path(tmp) / "in.mp4", frames)

@@ -17,8 +17,8 @@ import numpy as np
 import torch
 
 from translate.infer import Translator
-from translate.modelfile import ModelInfo, save_model
 from translate.nets import build_generator
+from translate.weights.modelfile import ModelInfo, save_model
 
 MODELS = {
     "resnet_9blocks": (dict(name="resnet_9blocks"), 256, ModelInfo("translate", "cyclegan", {}, {"AtoB": ["G"]}, multiple=4)),

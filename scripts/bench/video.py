@@ -27,12 +27,17 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 import numpy as np  # noqa: E402
 import torch  # noqa: E402
 
-from translate import pipeline, video  # noqa: E402
+from translate.video.ffmpeg import find_ffmpeg
+from translate.video.framefiles import encode_frames, extract_frames
+from translate.video.reader import FrameReader, read_all_frames
+from translate.video.runner import Runner
+from translate.video.stages import TranslateStage
+from translate.video.writer import FrameWriter  # noqa: E402
 
 
 def make_clip(path: Path, size: str, frames: int, rate: str) -> Path:
     seconds = float(frames / Fraction(rate))
-    subprocess.run([video.find_ffmpeg(), "-hide_banner", "-loglevel", "error", "-y",
+    subprocess.run([find_ffmpeg(), "-hide_banner", "-loglevel", "error", "-y",
                     "-f", "lavfi", "-i", f"testsrc2=size={size}:rate={rate}",
                     "-f", "lavfi", "-i", "sine=frequency=440:sample_rate=48000",
                     "-frames:v", str(frames), "-t", str(seconds), "-c:v", "libx264", "-pix_fmt", "yuv420p",
@@ -41,8 +46,8 @@ def make_clip(path: Path, size: str, frames: int, rate: str) -> Path:
 
 
 def make_model(folder: Path, arch: str, ngf: int) -> Path:
-    from translate.modelfile import ModelInfo, save_model
     from translate.nets import build_generator
+    from translate.weights.modelfile import ModelInfo, save_model
 
     net = build_generator(arch, ngf=ngf)
     info = ModelInfo(task="translate", method="cyclegan", nets={}, directions={"AtoB": ["G_A"]},
@@ -81,11 +86,11 @@ def main() -> None:
         setting = {"model": translator.model_name, "size": args.size, "frames": args.frames,
                    "batch_size": args.batch_size, "device": str(translator.device), "precision": args.precision,
                    "torch_threads": torch.get_num_threads(), "cpu_count": os.cpu_count(),
-                   "torch": torch.__version__, "ffmpeg": Path(video.find_ffmpeg()).name, "machine": platform.processor() or platform.machine()}
+                   "torch": torch.__version__, "ffmpeg": Path(find_ffmpeg()).name, "machine": platform.processor() or platform.machine()}
         if translator.device.type == "cuda":
             setting["gpu"] = torch.cuda.get_device_name(translator.device)
 
-        frames = video.read_all_frames(clip)
+        frames = read_all_frames(clip)
         translator(frames[: args.batch_size])  # warm-up (allocations, kernels)
 
         def sync():
@@ -101,10 +106,10 @@ def main() -> None:
             return len(frames) / (time.perf_counter() - t)
 
         def pipeline_once() -> tuple[float, int]:
-            reader = video.FrameReader(clip, batch_size=args.batch_size)
-            writer = video.FrameWriter(tmp / "out.mp4", audio_from=clip, overwrite=True)
+            reader = FrameReader(clip, batch_size=args.batch_size)
+            writer = FrameWriter(tmp / "out.mp4", audio_from=clip, overwrite=True)
             t = time.perf_counter()
-            summary = pipeline.Runner(reader, [pipeline.TranslateStage(translator)], writer, progress=False).run()
+            summary = Runner(reader, [TranslateStage(translator)], writer, progress=False).run()
             sync()
             return summary["frames_out"] / (time.perf_counter() - t), summary["frames_out"]
 
@@ -124,7 +129,7 @@ def main() -> None:
         from PIL import Image
 
         t = time.perf_counter()
-        video.extract_frames(clip, tmp / "png_in", progress=False)
+        extract_frames(clip, tmp / "png_in", progress=False)
         (tmp / "png_out").mkdir()
         files = sorted((tmp / "png_in").iterdir())
         for i in range(0, len(files), args.batch_size):
@@ -132,7 +137,7 @@ def main() -> None:
             batch = np.stack([np.asarray(Image.open(f).convert("RGB")) for f in chunk])
             for f, out in zip(chunk, translator(batch)):
                 Image.fromarray(out).save(tmp / "png_out" / f.name)
-        pipeline.encode_frames(tmp / "png_out", tmp / "png.mp4", args.rate, audio_from=clip, progress=False)
+        encode_frames(tmp / "png_out", tmp / "png.mp4", args.rate, audio_from=clip, progress=False)
         png = len(files) / (time.perf_counter() - t)
         emit(kind="png_route", fps=round(png, 2), **setting)
 

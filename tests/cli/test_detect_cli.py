@@ -11,12 +11,10 @@ import pytest
 from PIL import Image
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "detect"))
+from conftest import translate_cli as cli  # noqa: E402
 from test_scorer import tiny_detector  # noqa: E402
 
-from translate import video  # noqa: E402
-from conftest import translate_cli as cli  # noqa: E402
-
-
+from translate.video.ffmpeg import find_ffmpeg  # noqa: E402
 
 
 @pytest.fixture(scope="module")
@@ -27,7 +25,7 @@ def data(tmp_path_factory):
         (root / name).mkdir(parents=True)
         for i in range(3):
             Image.fromarray(rng.integers(0, 256, (36, 40, 3), dtype=np.uint8)).save(root / name / f"s{i}__{name[-1]}.png")
-    subprocess.run([video.find_ffmpeg(), "-hide_banner", "-loglevel", "error", "-y", "-f", "lavfi", "-i",
+    subprocess.run([find_ffmpeg(), "-hide_banner", "-loglevel", "error", "-y", "-f", "lavfi", "-i",
                     "testsrc2=size=64x48:rate=25", "-frames:v", "6", "-c:v", "libx264", "-pix_fmt", "yuv420p",
                     str(root / "clip.mp4")], check=True)
     flag_all = tiny_detector(root / "flag_all.safetensors", threshold=0.0)  # every score > 0: flagged
@@ -89,7 +87,7 @@ def test_eval_detector_rows_per_folder(data, capsys):
 
 
 def test_train_detector_command(data, capsys, tmp_path):
-    from translate.modelfile import read_info
+    from translate.weights.modelfile import read_info
 
     root, _, _ = data
     code, _, err = cli(capsys, "train", "detector", "--real", str(root / "real"), "--fake", str(root / "fake"),

@@ -2,11 +2,11 @@
 import numpy as np
 import pytest
 from PIL import Image
-
 from synthetic import images, write_images
+
 from translate import __version__
-from translate.modelfile import ModelInfo, save_model
 from translate.nets import build_generator
+from translate.weights.modelfile import ModelInfo, save_model
 
 
 def one_line_error(result, *words):

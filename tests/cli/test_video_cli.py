@@ -7,11 +7,13 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-
-from translate import video
 from conftest import translate_cli
 
-FF = video.find_ffmpeg()
+from translate.video.ffmpeg import find_ffmpeg
+from translate.video.probe import probe
+from translate.video.reader import decode_audio_pcm
+
+FF = find_ffmpeg()
 
 
 def make_clip(path: Path, frames=12, rate="30000/1001", audio=True, size="64x48") -> Path:
@@ -25,8 +27,8 @@ def make_clip(path: Path, frames=12, rate="30000/1001", audio=True, size="64x48"
 
 @pytest.fixture(scope="module")
 def tiny_model(tmp_path_factory) -> Path:
-    from translate.modelfile import ModelInfo, save_model
     from translate.nets import build_generator
+    from translate.weights.modelfile import ModelInfo, save_model
 
     net = build_generator("resnet_6blocks", ngf=4)
     path = tmp_path_factory.mktemp("model") / "tiny.safetensors"
@@ -36,18 +38,18 @@ def tiny_model(tmp_path_factory) -> Path:
 
 
 def check_output(src: Path, out: Path, sha: str | None = None) -> None:
-    a, b = video.probe(src, scan=True), video.probe(out, scan=True)
+    a, b = probe(src, scan=True), probe(out, scan=True)
     assert b.frame_count == a.frame_count and b.fps == a.fps
     assert abs(b.duration - a.duration) <= 1 / float(a.fps)
     assert b.has_audio == a.has_audio
     if a.has_audio:
-        assert np.array_equal(video.decode_audio_pcm(src), video.decode_audio_pcm(out))
+        assert np.array_equal(decode_audio_pcm(src), decode_audio_pcm(out))
     if sha:
         assert b.tags.get("translate_model") == "tiny" and b.tags.get("translate_model_sha256") == sha
 
 
 def test_video_command(tmp_path, capsys, tiny_model):
-    from translate.modelfile import file_sha256
+    from translate.weights.modelfile import file_sha256
 
     src = make_clip(tmp_path / "in.mp4")
     out = tmp_path / "out.mp4"
@@ -56,7 +58,7 @@ def test_video_command(tmp_path, capsys, tiny_model):
     assert code == 0, err
     assert "wrote" in stdout and "12 frames" in stdout and "30000/1001 fps" in stdout and "copied (aac)" in stdout
     check_output(src, out, file_sha256(tiny_model))
-    assert str(tiny_model.parent) not in str(video.probe(out).tags)
+    assert str(tiny_model.parent) not in str(probe(out).tags)
 
 
 def test_video_tiled_matches_frame_count(tmp_path, capsys, tiny_model):

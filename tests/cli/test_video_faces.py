@@ -10,11 +10,14 @@ import cv2
 import numpy as np
 import pytest
 import skimage.data
-
-from translate import video
 from conftest import translate_cli
 
-FF = video.find_ffmpeg()
+from translate.video.ffmpeg import find_ffmpeg
+from translate.video.probe import probe
+from translate.video.reader import FrameReader, decode_audio_pcm
+from translate.video.writer import FrameWriter
+
+FF = find_ffmpeg()
 N = 10
 
 
@@ -41,7 +44,7 @@ def pan(photo: np.ndarray, n: int, w: int = 320, h: int = 240) -> np.ndarray:
 
 
 def decode(path: Path) -> np.ndarray:
-    reader = video.FrameReader(path)
+    reader = FrameReader(path)
     try:
         return np.concatenate([b.frames for b in reader])
     finally:
@@ -68,8 +71,8 @@ def models(tmp_path_factory) -> dict[str, Path]:
     import torch
 
     from translate.methods.faceswap import FaceSwap, FaceSwapConfig
-    from translate.modelfile import ModelInfo, save_model
     from translate.nets import build_generator
+    from translate.weights.modelfile import ModelInfo, save_model
 
     root = tmp_path_factory.mktemp("models")
     net = build_generator("resnet_6blocks", ngf=4)
@@ -84,7 +87,7 @@ def models(tmp_path_factory) -> dict[str, Path]:
 
 
 def test_video_faces_keeps_frames_rate_audio_and_finds_every_face(tmp_path, capsys, clips, models):
-    from translate.modelfile import file_sha256
+    from translate.weights.modelfile import file_sha256
 
     src, out = clips["face"], tmp_path / "out.mkv"
     code, stdout, err = translate_cli(capsys, "video", str(src), "--faces", "--model", str(models["translate"]), "-o",
@@ -92,9 +95,9 @@ def test_video_faces_keeps_frames_rate_audio_and_finds_every_face(tmp_path, caps
     assert code == 0, err
     assert f"faces: {N} in {N} frames, 0 frames without a face" in stdout, stdout
     assert "128 px face crops (from the model)" in stdout  # a translate-task model: its train_size
-    a, b = video.probe(src, scan=True), video.probe(out, scan=True)
+    a, b = probe(src, scan=True), probe(out, scan=True)
     assert b.frame_count == a.frame_count == N and b.fps == a.fps == Fraction(25)
-    assert np.array_equal(video.decode_audio_pcm(src), video.decode_audio_pcm(out))
+    assert np.array_equal(decode_audio_pcm(src), decode_audio_pcm(out))
     tags = {k.lower(): v for k, v in b.tags.items()}  # Matroska upper-cases tag names
     assert tags["translate_model_sha256"] == file_sha256(models["translate"]) and "128px face crops" in tags["faces"]
     before, after = decode(src), decode(out)
@@ -106,8 +109,9 @@ def test_video_faces_keeps_frames_rate_audio_and_finds_every_face(tmp_path, caps
 def test_identity_model_leaves_the_frames_nearly_unchanged(tmp_path, clips):
     """faces -> translate (a stub translator that returns the crop) -> blend through the runner: PSNR bound."""
     from translate.faces.stages import BlendStage, FacesStage
-    from translate.modelfile import ModelInfo
-    from translate.pipeline import Runner, TranslateStage
+    from translate.video.runner import Runner
+    from translate.video.stages import TranslateStage
+    from translate.weights.modelfile import ModelInfo
 
     class Identity:
         scale, model_name, model_sha256 = 1, "identity", "0" * 64
@@ -120,8 +124,8 @@ def test_identity_model_leaves_the_frames_nearly_unchanged(tmp_path, clips):
     faces.link([translate, blender])
     assert (faces.size, faces.centering) == (128, "face")
     out = tmp_path / "identity.mkv"
-    summary = Runner(video.FrameReader(clips["face"]), [faces, translate, blender],
-                     video.FrameWriter(out, codec="ffv1"), progress=False).run()
+    summary = Runner(FrameReader(clips["face"]), [faces, translate, blender],
+                     FrameWriter(out, codec="ffv1"), progress=False).run()
     assert summary["stages"]["faces"]["faces"] == N and summary["stages"]["blend"]["faces_blended"] == N
     before, after = decode(clips["face"]), decode(out)
     values = [psnr(x, y) for x, y in zip(before, after)]

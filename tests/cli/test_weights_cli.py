@@ -9,11 +9,11 @@ import pytest
 import torch
 from click.testing import CliRunner
 
-from translate import download
 from translate.cli.main import main
 from translate.cli.weights import weights
 from translate.errors import UserError
 from translate.nets import build_generator
+from translate.weights import download
 
 
 @pytest.fixture

@@ -1,7 +1,11 @@
 import numpy as np
 import pytest
 
-from translate.detect.aggregate import aggregate_scores, frames_flagged, min_confident_frames
+from translate.detect.aggregate import (
+    aggregate_scores,
+    frames_flagged,
+    min_confident_frames,
+)
 
 
 def test_confident_fakes_average_only_the_confident_frames():

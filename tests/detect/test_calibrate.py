@@ -1,8 +1,14 @@
 import numpy as np
 import pytest
 
-from translate.detect.calibrate import (Calibration, apply_temperature, binary_nll, calibrate, fit_temperature,
-                                        sigmoid)
+from translate.detect.calibrate import (
+    Calibration,
+    apply_temperature,
+    binary_nll,
+    calibrate,
+    fit_temperature,
+    sigmoid,
+)
 from translate.metrics import roc_auc
 
 

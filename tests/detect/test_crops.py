@@ -1,7 +1,14 @@
 import numpy as np
 import pytest
 
-from translate.detect.crops import Region, expand_box, face_box, frame_score, regions_for, tile_regions
+from translate.detect.crops import (
+    Region,
+    expand_box,
+    face_box,
+    frame_score,
+    regions_for,
+    tile_regions,
+)
 
 
 def test_small_image_is_scored_whole():

@@ -4,8 +4,15 @@ import torch
 from PIL import Image
 from skimage import data
 
-from translate.detect.data import (NONE, Degradations, DetectorDataset, folder_items, h264_roundtrip, source_of,
-                                   split_by_source)
+from translate.detect.data import (
+    NONE,
+    Degradations,
+    DetectorDataset,
+    folder_items,
+    h264_roundtrip,
+    source_of,
+    split_by_source,
+)
 from translate.errors import UserError
 
 

@@ -3,7 +3,11 @@ import pytest
 import torch
 from skimage import data
 
-from translate.detect.features import HighPassResidual, radial_spectrum, spectrum_feature
+from translate.detect.features import (
+    HighPassResidual,
+    radial_spectrum,
+    spectrum_feature,
+)
 
 SIZE = 64
 

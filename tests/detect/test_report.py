@@ -4,8 +4,17 @@ import numpy as np
 import pytest
 
 from translate.detect import report
-from translate.detect.report import (error_result, format_table, image_result, plot_frame_scores, provenance_line,
-                                     read_provenance_tags, table_rows, video_result, write_json_report)
+from translate.detect.report import (
+    error_result,
+    format_table,
+    image_result,
+    plot_frame_scores,
+    provenance_line,
+    read_provenance_tags,
+    table_rows,
+    video_result,
+    write_json_report,
+)
 
 
 @pytest.fixture

@@ -13,10 +13,11 @@ from PIL import Image
 sys.path.insert(0, str(Path(__file__).parent))
 from test_scorer import tiny_detector  # noqa: E402
 
-from translate import video  # noqa: E402
 from translate.errors import UserError  # noqa: E402
+from translate.video.ffmpeg import find_ffmpeg
+from translate.video.reader import read_all_frames  # noqa: E402
 
-FF = video.find_ffmpeg()
+FF = find_ffmpeg()
 
 
 def make_clip(path: Path, frames: int = 10, size: str = "64x48") -> Path:
@@ -57,7 +58,7 @@ def test_every_frame_scores_match_the_scorer(setup):
     root, model = setup
     scorer = Scorer(model, device="cpu")
     r = detect_files([root / "imgs" / "clip.mp4"], scorer)[0]
-    expected = scorer.score_frames(video.read_all_frames(root / "imgs" / "clip.mp4"))
+    expected = scorer.score_frames(read_all_frames(root / "imgs" / "clip.mp4"))
     assert r.frame_indices == list(range(10))
     np.testing.assert_allclose(r.frame_scores, expected, rtol=1e-5, atol=1e-6)
 
@@ -98,7 +99,8 @@ def test_bad_inputs(setup, tmp_path):
 
 
 def test_stage_in_a_pipeline(setup, tmp_path):
-    from translate.pipeline import load_pipeline, run_chain
+    from translate.video.pipelines import load_pipeline
+    from translate.video.runner import run_chain
 
     root, model = setup
     chain = load_pipeline("detect", [f"detect.model={model}", "detect.every=2", f"detect.report={tmp_path / 'r.json'}",

@@ -7,7 +7,7 @@ import torch
 
 from translate.detect.calibrate import sigmoid
 from translate.errors import UserError
-from translate.modelfile import ModelInfo, save_model
+from translate.weights.modelfile import ModelInfo, save_model
 
 
 def tiny_detector(path, temperature=2.0, threshold=0.6, fpr=0.01, task="detect"):
@@ -87,8 +87,8 @@ def test_uncalibrated_model_uses_half(tmp_path):
 
 
 def test_bundled_default_detector_loads_calibrated():
-    from translate import manifest
     from translate.detect.scorer import Scorer
+    from translate.weights import manifest
 
     entry = manifest.find("detector")
     if entry is None or manifest.locate(entry) is None:

@@ -9,7 +9,7 @@ import skimage.data
 from translate.faces import align, blend
 from translate.faces.landmarks import make_detector
 from translate.faces.stages import BlendStage, FacesStage
-from translate.framebatch import FrameBatch, StreamInfo
+from translate.video.frames import FrameBatch, StreamInfo
 
 
 def psnr(a, b):

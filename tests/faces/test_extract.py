@@ -13,7 +13,7 @@ from translate.errors import UserError
 from translate.faces import align
 from translate.faces.extract import extract_faces, read_alignments
 from translate.faces.stages import FacesStage
-from translate.framebatch import FrameBatch, StreamInfo
+from translate.video.frames import FrameBatch, StreamInfo
 
 
 @pytest.fixture(scope="module")
@@ -53,7 +53,7 @@ def test_min_size_skips_small_faces(photos, tmp_path):
 
 
 def make_video(path, n=10):
-    from translate.video import FrameWriter
+    from translate.video.writer import FrameWriter
 
     photo = skimage.data.astronaut()
     frames = np.stack([cv2.warpAffine(photo, np.float32([[0.6, 0, -20 - 2 * t], [0, 0.6, -10 - t]]), (256, 256),

@@ -6,10 +6,10 @@ import numpy as np
 import pytest
 import torch
 from PIL import Image
-
 from synthetic import images
+
 from translate.methods.base import DataConfig
-from translate.modelfile import read_info
+from translate.weights.modelfile import read_info
 
 
 def noisy(img: np.ndarray, rng: np.random.Generator) -> np.ndarray:

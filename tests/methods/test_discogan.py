@@ -18,7 +18,6 @@ from translate.methods.base import DataConfig  # noqa: E402
 from translate.methods.discogan import DiscoGAN, DiscoGANConfig, feature_matching  # noqa: E402
 from translate.training import LoopConfig, RunSpec, start_run  # noqa: E402
 
-
 pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
 

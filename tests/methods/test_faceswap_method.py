@@ -12,13 +12,18 @@ import pytest
 import skimage.data
 import torch
 
-from translate.data.faces import ellipse_mask, faceswap_dataset, random_warp, resolve_centering
+from translate.data.faces import (
+    ellipse_mask,
+    faceswap_dataset,
+    random_warp,
+    resolve_centering,
+)
 from translate.errors import UserError
 from translate.infer import Translator
 from translate.methods.base import DataConfig
 from translate.methods.faceswap import FaceSwap, FaceSwapConfig
-from translate.modelfile import load_model, read_info
 from translate.training import LoopConfig, RunSpec, start_run
+from translate.weights.modelfile import load_model, read_info
 
 
 def grace_hopper() -> np.ndarray:

@@ -2,16 +2,14 @@
 gets close to the true mapping, far closer than leaving the image unchanged."""
 import numpy as np
 import pytest
-import torch
-
 from synthetic import images, swap_red_blue, write_images
+
 from translate.device import cpu_supports_bf16
 from translate.infer import Translator
 from translate.methods.base import DataConfig
 from translate.methods.cyclegan import CycleGANConfig
 from translate.methods.pix2pix import Pix2PixConfig
 from translate.training import LoopConfig, RunSpec, start_run
-
 
 pytestmark = pytest.mark.usefixtures("one_torch_thread")
 

@@ -13,15 +13,14 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from synthetic import images, write_images  # noqa: E402
 
 from translate import training  # noqa: E402
-from translate.cli.main import cli  # noqa: E402
 from translate.checkpoint import load_checkpoint  # noqa: E402
+from translate.cli.main import cli  # noqa: E402
 from translate.methods.base import DataConfig  # noqa: E402
 from translate.methods.srgan import SRGAN, SRGANConfig  # noqa: E402
-from translate.modelfile import save_model  # noqa: E402
 from translate.perceptual import ContentLoss, layer_indices, resolve_layer  # noqa: E402
 from translate.sr_eval import evaluate_sr  # noqa: E402
 from translate.training import LoopConfig, RunSpec, start_run  # noqa: E402
-
+from translate.weights.modelfile import save_model  # noqa: E402
 
 pytestmark = pytest.mark.usefixtures("one_torch_thread")
 

@@ -91,7 +91,7 @@ def test_learns_to_flag_upsampled_crops(one_torch_thread):
 
 
 def test_model_file_roundtrip(tmp_path):
-    from translate.modelfile import ModelInfo, load_model, save_model
+    from translate.weights.modelfile import ModelInfo, load_model, save_model
 
     net = build_net("detector", width=8, n_blocks=2, spectrum_bins=16).eval()
     path = save_model(tmp_path / "det.safetensors", {"D": net},

@@ -4,7 +4,14 @@ import json
 import pytest
 import torch
 
-from translate.nets import DISCRIMINATORS, GENERATORS, build_discriminator, build_generator, build_net, init_weights
+from translate.nets import (
+    DISCRIMINATORS,
+    GENERATORS,
+    build_discriminator,
+    build_generator,
+    build_net,
+    init_weights,
+)
 
 
 def n_params(net: torch.nn.Module) -> int:

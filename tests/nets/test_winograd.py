@@ -6,7 +6,12 @@ import torch.nn as nn
 import torch.nn.functional as F
 
 from translate.nets import build_generator
-from translate.nets.winograd import WinogradConv2d, use_direct, use_winograd, winograd_conv3x3
+from translate.nets.winograd import (
+    WinogradConv2d,
+    use_direct,
+    use_winograd,
+    winograd_conv3x3,
+)
 
 
 def rel_err(a, ref):

@@ -3,7 +3,14 @@ from __future__ import annotations
 
 import click
 
-from translate.cli.video import CODECS, PRECISIONS, PRESETS, echo_summary, translate_options, warnings_to_stderr
+from translate.cli.video import (
+    CODECS,
+    PRECISIONS,
+    PRESETS,
+    echo_summary,
+    translate_options,
+    warnings_to_stderr,
+)
 
 
 @click.group("chain", chain=True)
@@ -24,7 +31,7 @@ def chain(overwrite, quiet) -> None:
 
 @chain.result_callback()
 def run_stages(stages, overwrite, quiet) -> None:
-    from translate.pipeline import run_chain
+    from translate.video.runner import run_chain
 
     warnings_to_stderr()
     echo_summary(run_chain(list(stages), progress=not quiet, overwrite=overwrite or None))

@@ -36,7 +36,11 @@ def detect(inputs, model, every, faces, landmarks, json_path, plot_path, fail_on
     """
     import sys
 
-    from translate.detect.report import format_table, plot_frame_scores, write_json_report
+    from translate.detect.report import (
+        format_table,
+        plot_frame_scores,
+        write_json_report,
+    )
     from translate.detect.run import detect as run_detect
     from translate.errors import FlaggedError, UserError
 

@@ -34,7 +34,7 @@ def extract(video, output, every, fmt, start, end, overwrite, quiet) -> None:
       translate frames extract in.mp4 -o frames/
       translate frames extract in.mp4 -o frames/ --every 10 --format jpg
     """
-    from translate.video import extract_frames
+    from translate.video.framefiles import extract_frames
 
     warnings_to_stderr()
     result = extract_frames(video, output, every=every, fmt=fmt, start=start, end=end, overwrite=overwrite, progress=not quiet)
@@ -59,7 +59,7 @@ def encode(folder, output, fps, audio_from, codec, crf, preset, overwrite, quiet
       translate frames encode frames/ -o out.mp4 --fps 25
       translate frames encode frames/ -o out.mp4 --fps 30000/1001 --audio-from in.mp4
     """
-    from translate.pipeline import encode_frames
+    from translate.video.framefiles import encode_frames
 
     warnings_to_stderr()
     echo_summary(encode_frames(folder, output, fps, audio_from=audio_from, codec=codec, crf=crf, preset=preset,

@@ -23,7 +23,8 @@ def run(pipeline, input, output, overrides, overwrite, quiet) -> None:
       translate run upscale in.mp4 -o out.mp4
       translate run translate/pipelines/upscale.yaml in.mp4 -o out.mp4 --set translate.model=runs/sr --set write.crf=16
     """
-    from translate.pipeline import load_pipeline, run_chain
+    from translate.video.pipelines import load_pipeline
+    from translate.video.runner import run_chain
 
     warnings_to_stderr()
     chain = load_pipeline(pipeline, list(overrides))

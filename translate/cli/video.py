@@ -61,8 +61,8 @@ def video_stages(opts: dict) -> list[tuple[str, dict]]:
 
 
 def _refuse_face_model_on_frames(model: str) -> None:
-    from translate.modelfile import read_info
-    from translate.resolve import resolve_model
+    from translate.weights.modelfile import read_info
+    from translate.weights.resolve import resolve_model
 
     try:
         task = read_info(resolve_model(model)).task
@@ -132,7 +132,7 @@ def video(input, model, output, direction, batch_size, tile, tile_pad, precision
 
     With --faces, frames without a face are written unchanged and counted in the summary.
     """
-    from translate.pipeline import run_chain
+    from translate.video.runner import run_chain
 
     warnings_to_stderr()
     opts = dict(input=input, model=model, output=output, direction=direction, batch_size=batch_size, tile=tile,

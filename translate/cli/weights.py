@@ -51,7 +51,7 @@ def list_(task: str | None) -> None:
       translate weights list
       translate weights list --task sr
     """
-    from translate import manifest
+    from translate.weights import manifest
 
     rows = [["NAME", "TASK", "SIZE", "PRESENT", "SOURCE"]]
     for e in manifest.entries():
@@ -84,7 +84,7 @@ def describe_model_file(path: Path) -> dict:
     """Everything a model file says about itself, plus its sha256 and per-net parameter counts."""
     from dataclasses import asdict
 
-    from translate.modelfile import file_sha256, read_info
+    from translate.weights.modelfile import file_sha256, read_info
 
     info = read_info(path)
     counts = param_counts(path)
@@ -94,8 +94,8 @@ def describe_model_file(path: Path) -> dict:
 
 
 def _describe_foreign(path: Path) -> dict:
-    from translate.importers import plan_import
-    from translate.modelfile import file_sha256
+    from translate.weights.importers import plan_import
+    from translate.weights.modelfile import file_sha256
 
     plan = plan_import(path)
     params = sum(v.numel() for k, v in plan.state.items() if k.rsplit(".", 1)[-1] not in _BUFFERS)
@@ -139,7 +139,7 @@ def info(model: str, as_json: bool) -> None:
       translate weights info latest_net_G_A.pth
       translate weights info fan-2d
     """
-    from translate import manifest
+    from translate.weights import manifest
 
     path = Path(model).expanduser()
     if path.is_dir():
@@ -200,7 +200,7 @@ def verify(names: tuple[str, ...]) -> None:
       translate weights verify
       translate weights verify srgan
     """
-    from translate import manifest
+    from translate.weights import manifest
 
     chosen = [manifest.find(n) for n in names] if names else manifest.entries()
     unknown = [n for n, e in zip(names, chosen) if e is None]
@@ -237,7 +237,7 @@ def fetch(names: tuple[str, ...], force: bool, no_verify: bool) -> None:
     Example:
       translate weights fetch fan-2d s3fd
     """
-    from translate.download import fetch as fetch_file
+    from translate.weights.download import fetch as fetch_file
 
     for name in names:
         path = fetch_file(name, verify_hash=not no_verify, force=force)
@@ -282,7 +282,7 @@ def import_(src: Path, dest: Path, arch: str | None, ngf: int | None, norm: str 
       translate weights import facades_label2photo/latest_net_G.pth -o facades.safetensors --direction BtoA
       translate weights import RealESRGAN_x4plus.pth -o realesrgan-x4.safetensors
     """
-    from translate.importers import import_checkpoint
+    from translate.weights.importers import import_checkpoint
 
     flags = {"ngf": ngf, "norm": norm, "n_blocks": n_blocks, "use_dropout": dropout, "scale": scale, "act_type": act}
     path = import_checkpoint(src, dest, arch, mode=mode, direction=direction, name=name, overwrite=overwrite, **flags)

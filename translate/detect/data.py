@@ -63,7 +63,9 @@ def h264_roundtrip(image: np.ndarray, crf: int = 23, ffmpeg: str | None = None) 
     """Encode one RGB uint8 frame with libx264 (yuv420p, as delivered video is) and decode it back.
     Odd sides are edge-padded for 4:2:0 and cropped back."""
     if ffmpeg is None:
-        from translate.video import find_ffmpeg  # lazy: only needed when h264 is on
+        from translate.video.ffmpeg import (
+            find_ffmpeg,  # lazy: only needed when h264 is on
+        )
 
         ffmpeg = find_ffmpeg()
     h, w = image.shape[:2]

@@ -96,7 +96,9 @@ def read_provenance_tags(path) -> dict[str, str]:
     """translate's provenance tags in ``path`` ({} when untagged or unreadable: the tag is informational
     and never a reason to fail a detection)."""
     try:
-        from translate.provenance import read_provenance  # lazy: pulls in PIL/ffmpeg helpers
+        from translate.provenance import (
+            read_provenance,  # lazy: pulls in PIL/ffmpeg helpers
+        )
     except ImportError:
         return {}
     try:

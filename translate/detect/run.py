@@ -16,7 +16,13 @@ from pathlib import Path
 import numpy as np
 
 from translate.data.images import IMAGE_EXTS, load_rgb
-from translate.detect.report import FileResult, error_result, image_result, read_provenance_tags, video_result
+from translate.detect.report import (
+    FileResult,
+    error_result,
+    image_result,
+    read_provenance_tags,
+    video_result,
+)
 from translate.detect.scorer import Scorer
 from translate.errors import UserError
 
@@ -82,7 +88,7 @@ def score_image_file(scorer: Scorer, path: Path, faces: FaceFinder | None = None
 
 def score_video_file(scorer: Scorer, path: Path, every: int = 1, faces: FaceFinder | None = None,
                      progress: Callable[[int], None] | None = None) -> FileResult:
-    from translate.video import FrameReader
+    from translate.video.reader import FrameReader
 
     if every < 1:
         raise UserError(f"--every must be at least 1, got {every}")

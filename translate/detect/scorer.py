@@ -20,7 +20,7 @@ from translate.detect.calibrate import Calibration
 from translate.detect.crops import MAX_SIDE, TILE, Region, frame_score, regions_for
 from translate.device import autocast, resolve_device, resolve_precision, speed_up
 from translate.errors import UserError
-from translate.modelfile import LoadedModel, load_model
+from translate.weights.modelfile import LoadedModel, load_model
 
 DEFAULT_MODEL = "detector"
 MIN_SIDE = 8  # the net's smallest input
@@ -47,7 +47,7 @@ class Scorer:
                  tiles: str = "mean"):
         self.device = resolve_device(device)
         if not isinstance(model, LoadedModel):
-            from translate.resolve import resolve_model
+            from translate.weights.resolve import resolve_model
 
             model = load_model(resolve_model(str(model), tasks=("detect",)), self.device)
         elif model.info.task != "detect":

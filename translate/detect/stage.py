@@ -13,7 +13,7 @@ import numpy as np
 
 from translate.detect.scorer import DEFAULT_MODEL, Scorer
 from translate.errors import UserError
-from translate.framebatch import FrameBatch, Stage, StreamInfo
+from translate.video.frames import FrameBatch, Stage, StreamInfo
 
 
 def draw_score(frame: np.ndarray, score: float, threshold: float) -> np.ndarray:

@@ -37,7 +37,7 @@ def _folder_frames(folder: Path) -> Iterator[tuple[int, str, np.ndarray]]:
 
 
 def _video_frames(path: Path) -> Iterator[tuple[int, str, np.ndarray]]:
-    from translate.video import FrameReader
+    from translate.video.reader import FrameReader
 
     reader = FrameReader(path)
     try:

@@ -172,8 +172,8 @@ class FanDetector(LandmarkDetector):
         if paths is None:
             raise UserError(fan_missing_message())
         try:
-            import torch
             import face_alignment
+            import torch
         except ImportError as e:
             raise UserError("the fan landmark backend needs face-alignment: pip install face-alignment") from e
         if device == "auto":

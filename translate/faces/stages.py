@@ -15,7 +15,7 @@ from translate.errors import UserError
 from translate.faces import align, blend
 from translate.faces.landmarks import make_detector
 from translate.faces.track import FaceTracker
-from translate.framebatch import FrameBatch, Stage, StreamInfo
+from translate.video.frames import FrameBatch, Stage, StreamInfo
 
 
 class FacesStage(Stage):

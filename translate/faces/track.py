@@ -17,7 +17,7 @@ while a moving face is followed with little lag.
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 import cv2
 import numpy as np

@@ -9,7 +9,7 @@ from torch.utils.data import Dataset
 
 from translate.device import autocast
 from translate.errors import UserError
-from translate.modelfile import ModelInfo
+from translate.weights.modelfile import ModelInfo
 
 
 @dataclass

@@ -30,10 +30,15 @@ import torch.nn.functional as F
 from torch.utils.data import Dataset
 
 from translate.detect.calibrate import DEFAULT_FPR, calibrate
-from translate.detect.data import Degradations, DetectorDataset, folder_items, split_by_source
+from translate.detect.data import (
+    Degradations,
+    DetectorDataset,
+    folder_items,
+    split_by_source,
+)
 from translate.errors import UserError
 from translate.methods.base import DataConfig, Method
-from translate.modelfile import ModelInfo
+from translate.weights.modelfile import ModelInfo
 
 # What uploads suffer, applied identically to both classes. h264 runs ffmpeg twice per crop (~50 ms), so
 # it is applied to 15% of crops; JPEG to half of the rest.

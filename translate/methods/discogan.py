@@ -23,7 +23,7 @@ from translate.data.transforms import train_transform
 from translate.errors import UserError
 from translate.losses import GANLoss
 from translate.methods.base import DataConfig, Method
-from translate.modelfile import ModelInfo
+from translate.weights.modelfile import ModelInfo
 
 MIN_SIZE = 64  # the discriminator's last conv4 (valid) needs 4x4 features after four stride-2 convs
 

@@ -17,7 +17,7 @@ import torch
 from translate.data.faces import FACE_RANGE, faceswap_dataset
 from translate.errors import UserError
 from translate.methods.base import DataConfig, Method
-from translate.modelfile import ModelInfo
+from translate.weights.modelfile import ModelInfo
 
 
 @dataclass

@@ -11,9 +11,14 @@ from translate.data.sources import paired_items
 from translate.data.transforms import train_transform
 from translate.losses import GANLoss, discriminator_loss
 from translate.methods.base import DataConfig, Method
-from translate.methods.gan_config import GANConfig, adam, make_discriminator, make_generator
+from translate.methods.gan_config import (
+    GANConfig,
+    adam,
+    make_discriminator,
+    make_generator,
+)
 from translate.methods.pool import ImagePool
-from translate.modelfile import ModelInfo
+from translate.weights.modelfile import ModelInfo
 
 
 @dataclass

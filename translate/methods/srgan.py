@@ -17,7 +17,7 @@ from translate.data.sr import SR_RANGE, sr_dataset
 from translate.errors import UserError
 from translate.losses import GANLoss
 from translate.methods.base import DataConfig, Method
-from translate.modelfile import ModelInfo
+from translate.weights.modelfile import ModelInfo
 
 GENERATORS = ("srgan", "msrresnet", "srvgg")
 CONTENT_LOSSES = ("vgg", "pixel")

@@ -10,7 +10,14 @@ from collections.abc import Callable
 import torch
 from torch import nn
 
-from .blocks import PADDINGS, ResnetBlock, UnetSkipConnectionBlock, check_choice, conv_bias, norm_factory
+from .blocks import (
+    PADDINGS,
+    ResnetBlock,
+    UnetSkipConnectionBlock,
+    check_choice,
+    conv_bias,
+    norm_factory,
+)
 
 UPSAMPLES = ("transpose", "resize")
 

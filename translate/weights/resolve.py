@@ -3,9 +3,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from translate import manifest
 from translate.errors import UserError
-from translate.modelfile import read_info
+from translate.weights import manifest
+from translate.weights.modelfile import read_info
 
 RUN_MODEL_FILE = "model.safetensors"
 

@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from translate.errors import UserError
-from translate.modelfile import file_sha256
+from translate.weights.modelfile import file_sha256
 
 MANIFEST_NAME = "manifest.toml"
 MANIFEST_TASKS = ("translate", "sr", "faces", "detect", "landmarks", "features")
@@ -59,7 +59,7 @@ class Entry:
 
 def package_weights_dir() -> Path:
     """translate/weights/ inside the installed package (manifest and bundled files)."""
-    return Path(__file__).resolve().parent / "weights"
+    return Path(__file__).resolve().parent
 
 
 def env_weights_dirs() -> list[Path]:

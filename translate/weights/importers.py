@@ -24,7 +24,12 @@ from safetensors import SafetensorError
 from safetensors.torch import load_file, safe_open
 
 from translate.errors import UserError
-from translate.modelfile import INFERENCE_MODES, ModelInfo, file_sha256, save_model
+from translate.weights.modelfile import (
+    INFERENCE_MODES,
+    ModelInfo,
+    file_sha256,
+    save_model,
+)
 
 REFERENCE_TOOL = "pytorch-CycleGAN-and-pix2pix"
 BASICSR_TOOL = "BasicSR"

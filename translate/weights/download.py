@@ -1,6 +1,6 @@
 """Downloading named weight files: progress bar, sha256 check, atomic rename, and a fast, clear failure offline.
 
-``find_weight_file`` (defined in translate.manifest, re-exported here) is what loaders of third-party files
+``find_weight_file`` (defined in translate.weights.manifest, re-exported here) is what loaders of third-party files
 use before downloading anything.
 """
 from __future__ import annotations
@@ -16,8 +16,17 @@ from urllib.request import Request, urlopen
 from tqdm import tqdm
 
 from translate.errors import UserError
-from translate.manifest import (Entry, env_weights_dirs, find, find_weight_file, hub_checkpoints_dir, locate, names,
-                                user_cache_dir, verify)
+from translate.weights.manifest import (
+    Entry,
+    env_weights_dirs,
+    find,
+    find_weight_file,
+    hub_checkpoints_dir,
+    locate,
+    names,
+    user_cache_dir,
+    verify,
+)
 
 __all__ = ["download_dir", "download_url", "fetch", "find_weight_file"]
 

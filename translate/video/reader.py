@@ -1,0 +1,211 @@
+"""Decode a video (or a folder of images) into batches of RGB frames over an ffmpeg pipe."""
+from __future__ import annotations
+
+import logging
+import subprocess
+from fractions import Fraction
+from pathlib import Path
+from typing import Iterator
+
+import numpy as np
+
+from translate.errors import UserError
+from translate.video.ffmpeg import (
+    PIPE_SIZE,
+    _grow_pipe,
+    _StderrDrain,
+    ffmpeg_error_line,
+    find_ffmpeg,
+    passthrough_args,
+)
+from translate.video.frames import FrameBatch, StreamInfo
+from translate.video.probe import (
+    _MATRIX_FOR_SWS,
+    _is_rgb_source,
+    parse_time,
+    probe,
+    resolve_colors,
+)
+
+# ---------------------------------------------------------------------------------------------- reader
+
+log = logging.getLogger("translate.video")
+
+
+class FrameReader:
+    """Batches of uint8 RGB frames (N, H, W, 3) decoded by ffmpeg into a raw pipe.
+
+    Every decoded frame comes out exactly once (passthrough timing), in order, rotated as displayed. ``start``
+    and ``end`` (seconds or [HH:]MM:SS) cut the stream. ``info`` is the probed StreamInfo with colours resolved.
+    A truncated or damaged stream raises UserError instead of quietly giving fewer frames.
+    """
+
+    def __init__(self, path: str | Path, batch_size: int = 8, start: float | str | None = None,
+                 end: float | str | None = None, info: StreamInfo | None = None):
+        self.path = Path(path)
+        self.batch_size = max(1, int(batch_size))
+        self.start, self.end = parse_time(start), parse_time(end)
+        if self.start is not None and self.end is not None and self.end <= self.start:
+            raise UserError(f"--end ({self.end:g}s) must come after --start ({self.start:g}s)")
+        probed = info or probe(self.path)
+        self.source_info = probed
+        self.info = resolve_colors(probed)
+        if self.start is not None or self.end is not None:
+            span_start = self.start or 0.0
+            span_end = self.end if self.end is not None else (probed.duration or span_start)
+            if probed.duration is not None and span_start >= probed.duration:
+                raise UserError(f"--start {span_start:g}s is past the end of {self.path} ({probed.duration:.2f}s)")
+            span_end = min(span_end, probed.duration) if probed.duration else span_end
+            estimate = max(1, round((span_end - span_start) * probed.fps))
+            self.info = self.info.replace(frame_count=None, duration=span_end - span_start, vfr=probed.vfr)
+            self.expected_estimate = estimate
+        else:
+            self.expected_estimate = probed.frame_count
+        self.warnings: list[str] = []
+        self.frames_read = 0
+        self.proc: subprocess.Popen | None = None
+        self._drain: _StderrDrain | None = None
+        self._closed = False
+        self._note_source()
+
+    # -- warnings a user should see before a long run
+    def _warn(self, message: str) -> None:
+        self.warnings.append(message)
+        log.warning(message)
+
+    def _note_source(self) -> None:
+        info = self.source_info
+        if info.vfr:
+            frame = f" at frame {info.max_drift_frame}" if info.max_drift_frame is not None else ""
+            self._warn(f"{self.path.name}: variable frame rate; all {info.frame_count or ''} frames are kept and written at "
+                       f"the average rate {format_rate(info.fps)} fps; timestamps drift from it by up to "
+                       f"{info.max_drift:.3f}s{frame}")
+        if info.bit_depth > 8 or info.is_hdr:
+            kind = "HDR " if info.is_hdr else ""
+            self._warn(f"{self.path.name}: {info.bit_depth}-bit {kind}source ({info.pix_fmt}, {info.color_transfer or 'sdr'}); "
+                       f"frames are processed as 8-bit RGB (possible banding; HDR is not tone-mapped, its tags are kept)")
+
+    def command(self) -> list[str]:
+        ffmpeg = find_ffmpeg()
+        cmd = [ffmpeg, "-hide_banner", "-nostdin", "-loglevel", "error"]
+        if self.start is not None:
+            cmd += ["-ss", f"{self.start:.6f}"]
+        if self.end is not None:
+            cmd += ["-t", f"{self.end - (self.start or 0.0):.6f}"]
+        cmd += ["-i", str(self.path), "-map", "0:v:0", "-an", "-sn", "-dn"]
+        cmd += passthrough_args(ffmpeg)
+        cmd += ["-vf", decode_filter(self.source_info, self.info), "-f", "rawvideo", "-pix_fmt", "rgb24", "pipe:1"]
+        return cmd
+
+    def _open(self) -> None:
+        self.proc = subprocess.Popen(self.command(), stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
+                                     stderr=subprocess.PIPE, bufsize=0)
+        _grow_pipe(self.proc.stdout, PIPE_SIZE)
+        self._drain = _StderrDrain(self.proc.stderr)
+
+    def __iter__(self) -> Iterator[FrameBatch]:
+        if self.proc is not None:
+            raise RuntimeError("a FrameReader can be iterated once")
+        self._open()
+        h, w = self.info.height, self.info.width
+        frame_bytes = h * w * 3
+        stdout = self.proc.stdout
+        index = 0
+        try:
+            while True:
+                buf = np.empty((self.batch_size, h, w, 3), dtype=np.uint8)
+                got = _read_into(stdout, memoryview(buf).cast("B"))
+                if self._closed:
+                    return
+                n, rest = divmod(got, frame_bytes)
+                if rest:
+                    self._finish(partial=True)
+                if n:
+                    frames = buf if n == self.batch_size else buf[:n]
+                    yield FrameBatch(frames, list(range(index, index + n)), [{} for _ in range(n)])
+                    index += n
+                    self.frames_read = index
+                if n < self.batch_size:
+                    break
+            self._finish()
+        finally:
+            self.close()
+
+    def _finish(self, partial: bool = False) -> None:
+        rc = self.proc.wait()
+        err = self._drain.error_line() if self._drain else ""
+        had_errors = bool(self._drain and any(line.strip() for line in self._drain.lines))
+        if rc != 0 or partial:
+            raise UserError(f"{self.path}: decoding failed after {self.frames_read} frames ({err})")
+        expected = self.source_info.frame_count if (self.start is None and self.end is None) else None
+        if self.frames_read == 0:
+            raise UserError(f"{self.path}: no frame could be decoded ({err if had_errors else 'empty video stream'})")
+        if expected is not None and self.frames_read < expected:
+            if had_errors:
+                raise UserError(f"{self.path} is truncated or damaged: decoded {self.frames_read} of {expected} frames ({err})")
+            self._warn(f"{self.path.name}: the container lists {expected} frames but {self.frames_read} were decoded")
+        elif expected is not None and self.frames_read > expected:
+            self._warn(f"{self.path.name}: the container lists {expected} frames but {self.frames_read} were decoded")
+
+    def close(self) -> None:
+        """Stop decoding (safe to call at any time, from any thread)."""
+        self._closed = True
+        proc = self.proc
+        if proc is not None and proc.poll() is None:
+            proc.kill()
+            try:
+                proc.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                pass
+        if proc is not None and proc.stdout:
+            try:
+                proc.stdout.close()
+            except OSError:
+                pass
+
+
+def _read_into(f, view: memoryview) -> int:
+    """Fill ``view`` from a raw pipe; returns the bytes read (fewer only at end of stream)."""
+    got, n = 0, len(view)
+    while got < n:
+        try:
+            k = f.readinto(view[got:])
+        except (ValueError, OSError):  # closed from another thread
+            break
+        if not k:
+            break
+        got += k
+    return got
+
+
+def decode_filter(source: StreamInfo, resolved: StreamInfo) -> str:
+    """The -vf that converts decoded frames to RGB with the source's own matrix and range."""
+    if _is_rgb_source(source):
+        return "format=rgb24"
+    return (f"scale=in_color_matrix={_MATRIX_FOR_SWS[resolved.color_space]}:in_range={resolved.color_range}"
+            f":flags=bicubic+accurate_rnd+full_chroma_int,format=rgb24")
+
+
+def format_rate(fps: Fraction) -> str:
+    return str(fps.numerator) if fps.denominator == 1 else f"{fps.numerator}/{fps.denominator}"
+
+
+# ---------------------------------------------------------------------------------------------- helpers
+
+
+def decode_audio_pcm(path: str | Path, seconds: float | None = None) -> np.ndarray:
+    """Decode the first audio stream to interleaved s16 PCM (for checks and tests)."""
+    cmd = [find_ffmpeg(), "-hide_banner", "-nostdin", "-loglevel", "error", "-i", str(path), "-map", "0:a:0"]
+    if seconds is not None:
+        cmd += ["-t", str(seconds)]
+    cmd += ["-f", "s16le", "-acodec", "pcm_s16le", "-"]
+    proc = subprocess.run(cmd, capture_output=True)
+    if proc.returncode != 0:
+        raise UserError(f"{path}: cannot decode audio ({ffmpeg_error_line(proc.stderr.decode('utf-8', 'replace').splitlines())})")
+    return np.frombuffer(proc.stdout, dtype=np.int16)
+
+
+def read_all_frames(path: str | Path, batch_size: int = 16) -> np.ndarray:
+    """Every frame of a (small) video as one array; for tests and tools."""
+    batches = [b.frames for b in FrameReader(path, batch_size=batch_size)]
+    return np.concatenate(batches) if batches else np.zeros((0, 0, 0, 3), np.uint8)
