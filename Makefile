@@ -13,7 +13,7 @@ $(STAMP): setup.py
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install -q --upgrade pip
 	$(PY) -m pip install -q torch==2.14.1 torchvision==0.29.1
-	$(PY) -m pip install -q -e '.[dev,faces]'
+	$(PY) -m pip install -q -e '.[dev,faces,ray,ui]'
 	touch $(STAMP)
 
 demo: $(STAMP)

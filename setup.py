@@ -30,11 +30,17 @@ setup(
         "pyyaml>=6",
         "matplotlib>=3.7",
         "scikit-image>=0.22",
+        "scikit-learn>=1.3",
+        "ffmpeg-python>=0.2",
+        "onnxruntime>=1.16",
+        "h5py>=3.8",
     ],
     extras_require={
         "faces": ["dlib-bin>=19.24", "face-recognition-models>=0.3", "face-alignment>=1.4"],
         "tensorboard": ["tensorboard>=2.14"],
-        "dev": ["pytest>=7", "scikit-learn>=1.3"],
+        "ray": ["ray>=2.9"],
+        "ui": ["gradio>=4.40"],
+        "dev": ["pytest>=7", "hypothesis>=6", "playwright>=1.40"],
     },
     entry_points={"console_scripts": ["translate=translate.cli.main:main"]},
 )

@@ -304,7 +304,7 @@ def scores_of(scorer, files: list[Path], h264: bool = False) -> np.ndarray:
 
 
 def figures(real: np.ndarray, fake: np.ndarray, threshold: float) -> dict:
-    from translate.metrics import accuracy_at, average_precision, roc_auc
+    from translate.eval.metrics import accuracy_at, average_precision, roc_auc
 
     y = np.r_[np.zeros(real.size), np.ones(fake.size)]
     s = np.r_[real, fake]

@@ -70,7 +70,7 @@ def main() -> None:
 
     from translate.methods.base import DataConfig
     from translate.methods.srgan import SRGANConfig
-    from translate.sr_eval import evaluate_sr
+    from translate.eval.sr import evaluate_sr
     from translate.training import LoopConfig, RunSpec, start_run
     from translate.weights.modelfile import file_sha256, load_model, save_model
 

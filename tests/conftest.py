@@ -15,17 +15,29 @@ sys.path.insert(0, str(Path(__file__).parent))  # tests/synthetic.py
 def pytest_configure(config):
     config.addinivalue_line("markers", "slow: long-running test")
     config.addinivalue_line("markers", "gpu: needs CUDA (skipped without it)")
+    config.addinivalue_line("markers", "realdata: needs ../shared/data (skipped without it, as in a user's clone)")
+
+
+# Real public data for checks on real content (../shared/data beside the clone); a user's clone has none.
+SHARED_DATA = Path(os.environ.get("TRANSLATE_SHARED_DATA", ROOT.parent / "shared" / "data"))
 
 
 def pytest_collection_modifyitems(config, items):
     import torch
 
-    if torch.cuda.is_available():
-        return
-    skip = pytest.mark.skip(reason="needs CUDA")
+    skip_gpu = pytest.mark.skip(reason="needs CUDA")
+    skip_data = pytest.mark.skip(reason=f"needs the shared real data at {SHARED_DATA}")
     for item in items:
-        if "gpu" in item.keywords:
-            item.add_marker(skip)
+        if "gpu" in item.keywords and not torch.cuda.is_available():
+            item.add_marker(skip_gpu)
+        if "realdata" in item.keywords and not SHARED_DATA.is_dir():
+            item.add_marker(skip_data)
+
+
+@pytest.fixture
+def shared_data() -> Path:
+    """The folder of real public data (tests using it are marked realdata, so they skip when it is absent)."""
+    return SHARED_DATA
 
 
 def run_cli(*args: str, cwd: Path | None = None, env: dict | None = None, timeout: float = 300) -> subprocess.CompletedProcess:

@@ -7,7 +7,7 @@ from click.testing import CliRunner
 from PIL import Image
 
 from translate.cli.main import cli
-from translate.sr_eval import evaluate_sr
+from translate.eval.sr import evaluate_sr
 from translate.weights import manifest
 from translate.weights.modelfile import file_sha256, read_info
 from translate.weights.resolve import resolve_model

@@ -8,7 +8,7 @@ import torch
 
 from translate.device import cpu_supports_bf16
 from translate.infer import Translator
-from translate.metrics import psnr
+from translate.eval.metrics import psnr
 from translate.nets import build_generator
 from translate.weights.modelfile import ModelInfo, save_model
 

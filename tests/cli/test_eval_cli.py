@@ -14,7 +14,7 @@ from synthetic import images, write_images  # noqa: E402
 
 from translate.cli.main import cli  # noqa: E402
 from translate.data.sr import bicubic_downscale, bicubic_upscale  # noqa: E402
-from translate.metrics import sr_psnr_ssim  # noqa: E402
+from translate.eval.metrics import sr_psnr_ssim  # noqa: E402
 from translate.nets import build_generator  # noqa: E402
 from translate.weights.modelfile import ModelInfo, save_model  # noqa: E402
 

@@ -9,7 +9,7 @@ from translate.detect.calibrate import (
     fit_temperature,
     sigmoid,
 )
-from translate.metrics import roc_auc
+from translate.eval.metrics import roc_auc
 
 
 def miscalibrated(n=4000, overconfidence=5.0, seed=0):

@@ -77,7 +77,7 @@ def test_model_file_carries_calibration_and_validation_figures(trained):
 def test_separates_held_out_source_photos(trained, tmp_path):
     """Fresh source photos (never seen, not even in validation) are ranked correctly by the Scorer."""
     from translate.detect.scorer import Scorer
-    from translate.metrics import roc_auc
+    from translate.eval.metrics import roc_auc
 
     real, fake = make_sets(tmp_path / "test", n_sources=12, seed=99)
     scorer = Scorer(trained[1], device="cpu")

@@ -18,7 +18,7 @@ from translate.cli.main import cli  # noqa: E402
 from translate.methods.base import DataConfig  # noqa: E402
 from translate.methods.srgan import SRGAN, SRGANConfig  # noqa: E402
 from translate.perceptual import ContentLoss, layer_indices, resolve_layer  # noqa: E402
-from translate.sr_eval import evaluate_sr  # noqa: E402
+from translate.eval.sr import evaluate_sr  # noqa: E402
 from translate.training import LoopConfig, RunSpec, start_run  # noqa: E402
 from translate.weights.modelfile import save_model  # noqa: E402
 

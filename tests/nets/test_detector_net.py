@@ -3,7 +3,7 @@ import pytest
 import torch
 from skimage import data
 
-from translate.metrics import roc_auc
+from translate.eval.metrics import roc_auc
 from translate.nets import DISCRIMINATORS, build_net
 from translate.nets.detector import Detector
 

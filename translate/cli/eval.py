@@ -32,7 +32,7 @@ def sr(model: str, data: str, scale: int | None, device: str, tile: int) -> None
       translate eval sr --model srgan --data Set14/
       translate eval sr --model runs/srgan-photos --data photos/val --scale 4
     """
-    from translate.sr_eval import evaluate_sr, json_line
+    from translate.eval.sr import evaluate_sr, json_line
 
     result = evaluate_sr(model, data, scale=scale, device=device, tile=tile)
     click.echo(result.table())

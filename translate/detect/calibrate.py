@@ -16,7 +16,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from translate.metrics import threshold_at_fpr
+from translate.eval.metrics import threshold_at_fpr
 
 T_MIN = 0.05
 T_MAX = 20.0

@@ -17,7 +17,7 @@ import numpy as np
 from translate.detect.run import FaceFinder, detect_files, expand_inputs
 from translate.detect.scorer import Scorer
 from translate.errors import UserError
-from translate.metrics import accuracy_at, average_precision, roc_auc
+from translate.eval.metrics import accuracy_at, average_precision, roc_auc
 
 
 @dataclass

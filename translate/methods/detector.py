@@ -166,7 +166,7 @@ class ValidationData(Dataset):
 def validation_facts(logits: np.ndarray, labels: np.ndarray, fpr: float) -> dict:
     """Calibration (temperature, threshold at ``fpr`` on the reals) and the figures at that threshold."""
     from translate.detect.calibrate import binary_nll
-    from translate.metrics import accuracy_at, average_precision, roc_auc
+    from translate.eval.metrics import accuracy_at, average_precision, roc_auc
 
     cal = calibrate(logits, labels, fpr)
     probs = cal.probabilities(logits)

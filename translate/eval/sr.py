@@ -2,7 +2,7 @@
 
 Each HR image is cropped to a multiple of the scale, downscaled with antialiased bicubic (PIL, as in
 training), then up-scaled by the model and by bicubic; PSNR and SSIM are measured on the Y channel with
-``scale`` pixels cropped from every border (translate.metrics.sr_psnr_ssim).
+``scale`` pixels cropped from every border (translate.eval.metrics.sr_psnr_ssim).
 """
 from __future__ import annotations
 
@@ -15,7 +15,7 @@ import numpy as np
 from translate.data.images import list_images, load_rgb
 from translate.data.sr import bicubic_downscale, bicubic_upscale, crop_to_multiple
 from translate.errors import UserError
-from translate.metrics import SSIM_WINDOW, sr_psnr_ssim
+from translate.eval.metrics import SSIM_WINDOW, sr_psnr_ssim
 
 
 @dataclass

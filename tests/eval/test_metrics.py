@@ -3,7 +3,7 @@ import pytest
 from skimage import data
 from skimage.metrics import structural_similarity
 
-from translate import metrics
+from translate.eval import metrics
 
 
 @pytest.fixture(scope="module")
