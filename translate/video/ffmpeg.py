@@ -1,4 +1,10 @@
-"""Locating ffmpeg/ffprobe, their error lines and the plumbing of their pipes."""
+"""Locating ffmpeg/ffprobe, building their command lines (ffmpeg-python), their error lines and their pipes.
+
+Command lines are ffmpeg-python stream graphs compiled to an argv (``compile_command``); running them is ours:
+``start_process`` / ``stop_process`` (own process group, so Ctrl-C reaches Python, which stops ffmpeg and
+removes the partial output), stderr drained in the background, one-line errors from ``ffmpeg_error_line``.
+ffmpeg-python's own ``probe`` needs ffprobe, so probing stays in probe.py.
+"""
 from __future__ import annotations
 
 import fcntl
@@ -11,15 +17,12 @@ import threading
 from collections import deque
 from pathlib import Path
 
+from translate.cleanup import quietly
 from translate.errors import UserError
 
 PIPE_SIZE = 1 << 20  # Linux default max for unprivileged F_SETPIPE_SZ
 _F_SETPIPE_SZ = 1031
-
-
-
-
-
+QUIET = ("-hide_banner", "-nostdin", "-loglevel", "error")
 
 # ---------------------------------------------------------------------------------------------- locating
 
@@ -60,9 +63,56 @@ def ffmpeg_major_version(ffmpeg: str) -> int:
     return int(m.group(1)) if m else 99
 
 
-def passthrough_args(ffmpeg: str) -> list[str]:
-    """Output option that makes ffmpeg pass every decoded frame once, with no duplication or dropping."""
-    return ["-fps_mode", "passthrough"] if ffmpeg_major_version(ffmpeg) >= 5 else ["-vsync", "passthrough"]
+def passthrough_args(exe: str) -> dict[str, str]:
+    """Output option (ffmpeg-python kwargs) that makes ffmpeg pass every decoded frame once, with no
+    duplication or dropping."""
+    return {"fps_mode": "passthrough"} if ffmpeg_major_version(exe) >= 5 else {"vsync": "passthrough"}
+
+
+# ---------------------------------------------------------------------------------------------- command lines
+
+
+def compile_command(stream, ffmpeg_exe: str, *global_args: str) -> list[str]:
+    """The argv of an ffmpeg-python output ``stream`` (``.compile()``), run by ``ffmpeg_exe``, global options first."""
+    return [ffmpeg_exe, *global_args, *stream.compile(cmd=[])]
+
+
+def metadata_args(tags: dict[str, str]) -> dict[str, str]:
+    """Output kwargs setting global metadata ``tags``: ffmpeg-python takes one value per option, and ffmpeg
+    reads ``-metadata:g:N`` as ``-metadata`` (the global specifier ignores what follows it)."""
+    return {f"metadata:g:{i}": f"{key}={value}" for i, (key, value) in enumerate(tags.items())}
+
+
+# ---------------------------------------------------------------------------------------------- processes
+
+
+def start_process(cmd: list[str], *, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL) -> subprocess.Popen:
+    """Start ffmpeg with stderr piped, in its own process group: a terminal's Ctrl-C goes to Python alone,
+    whose cleanup stops ffmpeg (ffmpeg catching it too would race that cleanup with its own error)."""
+    try:
+        return subprocess.Popen(cmd, stdin=stdin, stdout=stdout, stderr=subprocess.PIPE, bufsize=0, process_group=0)
+    except OSError as e:
+        raise UserError(f"cannot run {cmd[0]} ({e.strerror}); set TRANSLATE_FFMPEG to a working ffmpeg") from None
+
+
+def stop_process(proc: subprocess.Popen | None, drain: "_StderrDrain | None" = None) -> None:
+    """Kill ``proc`` if it still runs, reap it, close its pipes and let the stderr drain finish.
+    Safe in any state (None, never started, already stopped) and never raises."""
+    if proc is None:
+        return
+    if proc.poll() is None:
+        quietly(proc.kill, what="killing ffmpeg")
+    try:
+        proc.wait(timeout=10)
+    except Exception:  # noqa: BLE001 - a process that ignores SIGKILL for 10 s is the kernel's problem
+        pass
+    for stream in (proc.stdin, proc.stdout):
+        if stream is not None:
+            quietly(stream.close, what="closing an ffmpeg pipe")
+    if drain is not None:
+        drain.join(timeout=5)
+    if proc.stderr is not None and (drain is None or not drain.is_alive()):
+        quietly(proc.stderr.close, what="closing ffmpeg's stderr")
 
 
 # ---------------------------------------------------------------------------------------------- errors

@@ -10,9 +10,13 @@ from pathlib import Path
 
 import numpy as np
 
+import ffmpeg  # ffmpeg-python builds the packet scan's command line (its probe needs ffprobe: not used)
+
 from translate.errors import UserError
 from translate.video.ffmpeg import (
+    QUIET,
     _check_input_file,
+    compile_command,
     ffmpeg_error_line,
     find_ffmpeg,
     find_ffprobe,
@@ -308,9 +312,9 @@ class PacketScan:
     damaged: str | None = None  # ffmpeg's complaint when the file is truncated/corrupt
 
 
-def scan_packets(path: str | Path, ffmpeg: str | None = None) -> PacketScan:
-    ffmpeg = ffmpeg or find_ffmpeg()
-    cmd = [ffmpeg, "-hide_banner", "-nostdin", "-loglevel", "error", "-i", str(path), "-map", "0:v:0", "-c", "copy", "-f", "framecrc", "-"]
+def scan_packets(path: str | Path, exe: str | None = None) -> PacketScan:
+    out = ffmpeg.input(str(path))["v:0"].output("-", c="copy", format="framecrc")
+    cmd = compile_command(out, exe or find_ffmpeg(), *QUIET)
     proc = subprocess.run(cmd, capture_output=True)
     err = proc.stderr.decode("utf-8", "replace").splitlines()
     if proc.returncode != 0:
@@ -393,7 +397,7 @@ def probe(path: str | Path, scan: bool | None = None) -> StreamInfo:
     Raises UserError with one line for a missing, empty, truncated or non-video file.
     """
     path = _check_input_file(path)
-    ffmpeg = find_ffmpeg()
+    exe = find_ffmpeg()
     ffprobe = find_ffprobe()
     nominal = None
     if ffprobe:
@@ -412,7 +416,8 @@ def probe(path: str | Path, scan: bool | None = None) -> StreamInfo:
             nominal = None
         need_scan = info.frame_count is None or info.vfr
     else:
-        proc = subprocess.run([ffmpeg, "-hide_banner", "-nostdin", "-i", str(path)], capture_output=True)
+        # `ffmpeg -i FILE` with no output prints the streams and exits (no graph: ffmpeg-python needs an output)
+        proc = subprocess.run([exe, "-hide_banner", "-nostdin", "-i", str(path)], capture_output=True)
         text = proc.stderr.decode("utf-8", "replace")
         if "Input #" not in text:
             raise UserError(f"{path}: not a readable video ({ffmpeg_error_line(text.splitlines())})")
@@ -420,7 +425,7 @@ def probe(path: str | Path, scan: bool | None = None) -> StreamInfo:
         nominal = standard_rate(info.fps)  # a print like '16.67 fps' is not exact: the timestamps decide
         need_scan = True
     if scan if scan is not None else need_scan:
-        info = _apply_scan(info.replace(vfr=False), scan_packets(path, ffmpeg), nominal)
+        info = _apply_scan(info.replace(vfr=False), scan_packets(path, exe), nominal)
     return info
 
 

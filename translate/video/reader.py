@@ -9,14 +9,20 @@ from typing import Iterator
 
 import numpy as np
 
+import ffmpeg  # ffmpeg-python builds the command lines
+
 from translate.errors import UserError
 from translate.video.ffmpeg import (
     PIPE_SIZE,
+    QUIET,
     _grow_pipe,
     _StderrDrain,
+    compile_command,
     ffmpeg_error_line,
     find_ffmpeg,
     passthrough_args,
+    start_process,
+    stop_process,
 )
 from translate.video.frames import FrameBatch, StreamInfo
 from translate.video.probe import (
@@ -86,20 +92,19 @@ class FrameReader:
                        f"frames are processed as 8-bit RGB (possible banding; HDR is not tone-mapped, its tags are kept)")
 
     def command(self) -> list[str]:
-        ffmpeg = find_ffmpeg()
-        cmd = [ffmpeg, "-hide_banner", "-nostdin", "-loglevel", "error"]
+        """The decoder's argv: the first video stream, cut, converted to RGB -> raw frames on stdout."""
+        exe = find_ffmpeg()
+        cut = {}
         if self.start is not None:
-            cmd += ["-ss", f"{self.start:.6f}"]
+            cut["ss"] = f"{self.start:.6f}"
         if self.end is not None:
-            cmd += ["-t", f"{self.end - (self.start or 0.0):.6f}"]
-        cmd += ["-i", str(self.path), "-map", "0:v:0", "-an", "-sn", "-dn"]
-        cmd += passthrough_args(ffmpeg)
-        cmd += ["-vf", decode_filter(self.source_info, self.info), "-f", "rawvideo", "-pix_fmt", "rgb24", "pipe:1"]
-        return cmd
+            cut["t"] = f"{self.end - (self.start or 0.0):.6f}"
+        video = decode_filter(ffmpeg.input(str(self.path), **cut)["v:0"], self.source_info, self.info)
+        out = video.output("pipe:1", format="rawvideo", pix_fmt="rgb24", **passthrough_args(exe))
+        return compile_command(out, exe, *QUIET)
 
     def _open(self) -> None:
-        self.proc = subprocess.Popen(self.command(), stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
-                                     stderr=subprocess.PIPE, bufsize=0)
+        self.proc = start_process(self.command(), stdout=subprocess.PIPE)
         _grow_pipe(self.proc.stdout, PIPE_SIZE)
         self._drain = _StderrDrain(self.proc.stderr)
 
@@ -148,20 +153,9 @@ class FrameReader:
             self._warn(f"{self.path.name}: the container lists {expected} frames but {self.frames_read} were decoded")
 
     def close(self) -> None:
-        """Stop decoding (safe to call at any time, from any thread)."""
+        """Stop decoding. Safe at any time, from any thread, in any state (never started, finished, closed)."""
         self._closed = True
-        proc = self.proc
-        if proc is not None and proc.poll() is None:
-            proc.kill()
-            try:
-                proc.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                pass
-        if proc is not None and proc.stdout:
-            try:
-                proc.stdout.close()
-            except OSError:
-                pass
+        stop_process(self.proc, self._drain)
 
 
 def _read_into(f, view: memoryview) -> int:
@@ -178,12 +172,12 @@ def _read_into(f, view: memoryview) -> int:
     return got
 
 
-def decode_filter(source: StreamInfo, resolved: StreamInfo) -> str:
-    """The -vf that converts decoded frames to RGB with the source's own matrix and range."""
-    if _is_rgb_source(source):
-        return "format=rgb24"
-    return (f"scale=in_color_matrix={_MATRIX_FOR_SWS[resolved.color_space]}:in_range={resolved.color_range}"
-            f":flags=bicubic+accurate_rnd+full_chroma_int,format=rgb24")
+def decode_filter(stream, source: StreamInfo, resolved: StreamInfo):
+    """``stream`` converted from decoded frames to RGB with the source's own matrix and range."""
+    if not _is_rgb_source(source):
+        stream = stream.filter("scale", in_color_matrix=_MATRIX_FOR_SWS[resolved.color_space],
+                               in_range=resolved.color_range, flags="bicubic+accurate_rnd+full_chroma_int")
+    return stream.filter("format", "rgb24")
 
 
 def format_rate(fps: Fraction) -> str:
@@ -195,10 +189,9 @@ def format_rate(fps: Fraction) -> str:
 
 def decode_audio_pcm(path: str | Path, seconds: float | None = None) -> np.ndarray:
     """Decode the first audio stream to interleaved s16 PCM (for checks and tests)."""
-    cmd = [find_ffmpeg(), "-hide_banner", "-nostdin", "-loglevel", "error", "-i", str(path), "-map", "0:a:0"]
-    if seconds is not None:
-        cmd += ["-t", str(seconds)]
-    cmd += ["-f", "s16le", "-acodec", "pcm_s16le", "-"]
+    cut = {} if seconds is None else {"t": str(seconds)}
+    out = ffmpeg.input(str(path))["a:0"].output("-", format="s16le", acodec="pcm_s16le", **cut)
+    cmd = compile_command(out, find_ffmpeg(), *QUIET)
     proc = subprocess.run(cmd, capture_output=True)
     if proc.returncode != 0:
         raise UserError(f"{path}: cannot decode audio ({ffmpeg_error_line(proc.stderr.decode('utf-8', 'replace').splitlines())})")

@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from translate.cleanup import quietly
 from translate.errors import UserError
 from translate.provenance import provenance_tags
 from translate.video.frames import Stage
@@ -89,18 +90,19 @@ class Runner:
         return tags
 
     def run(self) -> dict:
-        info = self.reader.info
-        for stage in self.stages:
-            info = stage.open(info)
-        out_info = info
         bar = None
         shared = _Shared()
         in_q: queue.Queue = queue.Queue(self.queue_size)
         out_q: queue.Queue = queue.Queue(self.queue_size)
         t0 = time.perf_counter()
         reader_thread = writer_thread = None
+        opened: list[Stage] = []
         try:
-            self.writer.open(out_info, self._tags())
+            info = self.reader.info
+            for stage in self.stages:
+                info = stage.open(info)
+                opened.append(stage)
+            self.writer.open(info, self._tags())
             total = self.reader.expected_estimate
             if self.progress:
                 from tqdm import tqdm
@@ -117,23 +119,13 @@ class Runner:
                 raise shared.errors[0]
             output = self.writer.close()
         except BaseException:
-            shared.stop.set()
-            self.reader.close()
-            self.writer.abort()
-            for thread in (reader_thread, writer_thread):
-                if thread is not None:
-                    thread.join(timeout=10)
-            for stage in self.stages:
-                try:
-                    stage.close()
-                except Exception:  # noqa: BLE001 - the first error is the one to report
-                    pass
+            self._abort(shared, (reader_thread, writer_thread), opened)
             if shared.errors:
                 raise shared.errors[0] from None
             raise
         finally:
             if bar is not None:
-                bar.close()
+                quietly(bar.close, what="closing the progress bar")
         seconds = time.perf_counter() - t0
         if self.frames_out != self.frames_in:  # cannot happen unless a stage drops frames (checked per batch)
             raise RuntimeError(f"{self.frames_in} frames read but {self.frames_out} written")
@@ -152,6 +144,18 @@ class Runner:
             "stages": stats,
             "warnings": list(self.reader.warnings),
         }
+
+    def _abort(self, shared: _Shared, threads, opened: list[Stage]) -> None:
+        """Stop both threads and ffmpeg processes, remove the partial output, close the opened stages.
+        Every step runs whatever the state and none can replace the error being raised."""
+        shared.stop.set()
+        quietly(self.reader.close, what="closing the reader")
+        quietly(self.writer.abort, what="aborting the writer")
+        for thread in threads:
+            if thread is not None:
+                quietly(thread.join, 10, what=f"joining {thread.name}")
+        for stage in opened:
+            quietly(stage.close, what=f"closing stage {stage.name}")
 
     # -- threads
     def _read(self, in_q: queue.Queue, shared: _Shared) -> None:

@@ -8,8 +8,20 @@ from pathlib import Path
 
 import numpy as np
 
+import ffmpeg  # ffmpeg-python builds the command line
+
+from translate.cleanup import remove_partial
 from translate.errors import UserError
-from translate.video.ffmpeg import PIPE_SIZE, _grow_pipe, _StderrDrain, find_ffmpeg
+from translate.video.ffmpeg import (
+    PIPE_SIZE,
+    _grow_pipe,
+    _StderrDrain,
+    compile_command,
+    find_ffmpeg,
+    metadata_args,
+    start_process,
+    stop_process,
+)
 from translate.video.frames import FrameBatch, StreamInfo
 from translate.video.probe import (
     _MATRIX_FOR_SWS,
@@ -82,61 +94,62 @@ class FrameWriter:
 
     # -- command
     def command(self, info: StreamInfo, tags: dict[str, str]) -> list[str]:
-        ffmpeg = find_ffmpeg()
-        cmd = [ffmpeg, "-hide_banner", "-loglevel", "error", "-y",
-               "-f", "rawvideo", "-pix_fmt", "rgb24", "-s", f"{info.width}x{info.height}",
-               "-framerate", format_rate(info.fps), "-i", "pipe:0"]
+        """The encoder's argv: raw RGB frames on stdin (+ the source's audio) -> the temporary file."""
+        frames = ffmpeg.input("pipe:0", format="rawvideo", pix_fmt="rgb24", s=f"{info.width}x{info.height}",
+                              framerate=format_rate(info.fps))
+        streams = [self.encode_filter(frames["v:0"], info)]
         audio_codec = None
         if self.audio_from is not None:
             same = info.path is not None and Path(info.path) == self.audio_from
             audio_codec = info.audio_codec if same and info.has_audio else (None if same else probe_audio(self.audio_from))
-            if audio_codec is not None:
-                if self.audio_start is not None:
-                    cmd += ["-ss", f"{self.audio_start:.6f}"]
-                if self.audio_end is not None:
-                    cmd += ["-t", f"{self.audio_end - (self.audio_start or 0.0):.6f}"]
-                cmd += ["-i", str(self.audio_from)]
-        cmd += ["-map", "0:v:0"]
+        options: dict[str, object] = {}
         if audio_codec is not None:
+            cut = {}
+            if self.audio_start is not None:
+                cut["ss"] = f"{self.audio_start:.6f}"
+            if self.audio_end is not None:
+                cut["t"] = f"{self.audio_end - (self.audio_start or 0.0):.6f}"
+            streams.append(ffmpeg.input(str(self.audio_from), **cut)["a?"])
             plan = audio_plan(self.container, audio_codec)
-            cmd += ["-map", "1:a?"]
-            cmd += ["-c:a", "copy"] if plan == "copy" else ["-c:a", "aac", "-b:a", "192k"]
+            options.update({"c:a": "copy"} if plan == "copy" else {"c:a": "aac", "b:a": "192k"})
             self.audio = f"copied ({audio_codec})" if plan == "copy" else f"re-encoded {audio_codec} to aac"
-        cmd += ["-vf", self.encode_filter(info)]
         if self.codec == "h264":
-            cmd += ["-c:v", "libx264", "-preset", self.preset, "-crf", str(self.crf)]
+            options.update({"c:v": "libx264", "preset": self.preset, "crf": self.crf})
         elif self.codec == "h264-lossless":
-            cmd += ["-c:v", "libx264", "-preset", self.preset, "-qp", "0"]
+            options.update({"c:v": "libx264", "preset": self.preset, "qp": 0})
         else:
-            cmd += ["-c:v", "ffv1", "-level", "3", "-g", "1", "-slicecrc", "1"]
-        for key, value in tags.items():
-            cmd += ["-metadata", f"{key}={value}"]
+            options.update({"c:v": "ffv1", "level": 3, "g": 1, "slicecrc": 1})
+        options.update(metadata_args(tags))
         if self.container in ("mp4", "mov"):
-            cmd += ["-movflags", "+faststart+use_metadata_tags"]
-        cmd += ["-f", self.container, str(self.tmp)]
-        return cmd
+            options["movflags"] = "+faststart+use_metadata_tags"
+        out = ffmpeg.output(*streams, str(self.tmp), format=self.container, **options)
+        return compile_command(out, find_ffmpeg(), "-hide_banner", "-loglevel", "error", "-y")
 
-    def encode_filter(self, info: StreamInfo) -> str:
+    def encode_filter(self, stream, info: StreamInfo):
+        """RGB -> the codec's pixel format with the source's matrix, range and colour tags (odd sizes padded)."""
         c = resolve_colors(info)
-        steps = []
         if self.codec == "ffv1":
-            return f"format=gbrp,setparams=color_primaries={c.color_primaries}:color_trc={c.color_transfer}:range=pc"
+            return (stream.filter("format", "gbrp")
+                    .filter("setparams", color_primaries=c.color_primaries, color_trc=c.color_transfer, range="pc"))
         pix = "yuv444p" if self.codec == "h264-lossless" else "yuv420p"
         if pix == "yuv420p" and (info.width % 2 or info.height % 2):
             w2, h2 = info.width + info.width % 2, info.height + info.height % 2
             self.padded = (w2, h2)
-            steps.append(f"pad={w2}:{h2}:0:0,fillborders=right={w2 - info.width}:bottom={h2 - info.height}:mode=smear")
-        steps.append(f"scale=out_color_matrix={_MATRIX_FOR_SWS[c.color_space]}:out_range={c.color_range}"
-                     f":flags=bicubic+accurate_rnd+full_chroma_int")
-        steps.append(f"format={pix}")
-        steps.append(f"setparams=colorspace={c.color_space}:color_primaries={c.color_primaries}"
-                     f":color_trc={c.color_transfer}:range={c.color_range}")
-        return ",".join(steps)
+            stream = (stream.filter("pad", w2, h2, 0, 0)
+                      .filter("fillborders", right=w2 - info.width, bottom=h2 - info.height, mode="smear"))
+        return (stream.filter("scale", out_color_matrix=_MATRIX_FOR_SWS[c.color_space], out_range=c.color_range,
+                              flags="bicubic+accurate_rnd+full_chroma_int")
+                .filter("format", pix)
+                .filter("setparams", colorspace=c.color_space, color_primaries=c.color_primaries,
+                        color_trc=c.color_transfer, range=c.color_range))
 
     # -- lifecycle
     def open(self, info: StreamInfo, tags: dict[str, str] | None = None) -> None:
         if self.path.exists() and not self.overwrite:
             raise UserError(f"{self.path} exists; pass --overwrite to replace it")
+        blocking = next((p for p in self.path.parents if p.exists() and not p.is_dir()), None)
+        if blocking is not None:
+            raise UserError(f"{blocking} is a file, not a folder: choose an output path that is not under it")
         try:
             self.path.parent.mkdir(parents=True, exist_ok=True)
         except OSError as e:
@@ -145,7 +158,7 @@ class FrameWriter:
             raise UserError(f"{self.path.parent} is not writable")
         self.info = info
         cmd = self.command(info, tags or {})
-        self.proc = subprocess.Popen(cmd, stdin=subprocess.PIPE, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, bufsize=0)
+        self.proc = start_process(cmd, stdin=subprocess.PIPE)
         _grow_pipe(self.proc.stdin, PIPE_SIZE)
         self._drain = _StderrDrain(self.proc.stderr)
 
@@ -182,32 +195,21 @@ class FrameWriter:
                 raise UserError(f"encoding {self.path.name} failed ({self._drain.error_line()})")
             if self.frames_written == 0:
                 raise UserError(f"no frames to write to {self.path}")
-            os.replace(self.tmp, self.path)
+            try:
+                os.replace(self.tmp, self.path)
+            except OSError as e:
+                raise UserError(f"cannot move the finished video to {self.path}: {e.strerror}") from None
         except BaseException:
             self.abort()
             raise
+        stop_process(self.proc, self._drain)
         w, h = self.padded or (self.info.width, self.info.height)
         return {"path": str(self.path), "frames": self.frames_written, "width": w, "height": h,
                 "fps": format_rate(self.info.fps), "codec": self.codec, "audio": self.audio,
                 **({"padded_to_even": True} if self.padded else {})}
 
     def abort(self) -> None:
-        """Kill ffmpeg and remove the partial file (safe to call more than once)."""
-        proc = self.proc
-        if proc is not None:
-            if proc.poll() is None:
-                proc.kill()
-            try:
-                proc.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                pass
-            for stream in (proc.stdin, proc.stderr):
-                try:
-                    if stream:
-                        stream.close()
-                except OSError:
-                    pass
-        try:
-            self.tmp.unlink()
-        except FileNotFoundError:
-            pass
+        """Kill ffmpeg and remove the partial file. Safe in any state (never opened, half-opened, closed, aborted)
+        and never raises: it runs while another error is on its way to the user."""
+        stop_process(self.proc, self._drain)
+        remove_partial(self.tmp)
