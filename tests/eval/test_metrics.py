@@ -1,9 +1,55 @@
 import numpy as np
 import pytest
 from skimage import data
-from skimage.metrics import structural_similarity
 
 from translate.eval import metrics
+
+# The hand-written metrics translate.eval.metrics had before it went to scikit-image / scikit-learn, kept as
+# the references that pin the library calls to the same figures.
+
+
+def ssim_by_hand(a, b, data_range):
+    """Wang et al. SSIM, 11-tap Gaussian (sigma 1.5), separable 'valid' filtering, mean over the map."""
+    x = np.arange(11, dtype=np.float64) - 5.0
+    taps = np.exp(-(x**2) / (2 * 1.5**2))
+    taps /= taps.sum()
+
+    def blur(img):
+        for axis in (0, 1):
+            n = img.shape[axis] - 10
+            img = sum(t * np.take(img, np.arange(i, i + n), axis=axis) for i, t in enumerate(taps))
+        return img
+
+    a, b = a.astype(np.float64), b.astype(np.float64)
+    mu_a, mu_b = blur(a), blur(b)
+    var_a, var_b, cov = blur(a * a) - mu_a**2, blur(b * b) - mu_b**2, blur(a * b) - mu_a * mu_b
+    c1, c2 = (0.01 * data_range) ** 2, (0.03 * data_range) ** 2
+    return float(np.mean((2 * mu_a * mu_b + c1) * (2 * cov + c2) / ((mu_a**2 + mu_b**2 + c1) * (var_a + var_b + c2))))
+
+
+def auc_by_hand(labels, scores):
+    """Mann-Whitney U over average ranks (ties count one half)."""
+    y, s = np.asarray(labels, bool), np.asarray(scores, np.float64)
+    order = np.argsort(s, kind="mergesort")
+    sorted_s = s[order]
+    starts = np.r_[True, sorted_s[1:] != sorted_s[:-1]]
+    first = np.flatnonzero(starts)
+    mean_rank = (first + np.r_[first[1:], len(s)] - 1) / 2.0 + 1.0
+    ranks = np.empty(len(s))
+    ranks[order] = mean_rank[np.cumsum(starts) - 1]
+    n_pos, n_neg = y.sum(), (~y).sum()
+    return float((ranks[y].sum() - n_pos * (n_pos + 1) / 2.0) / (n_pos * n_neg))
+
+
+def ap_by_hand(labels, scores):
+    """Sum over distinct thresholds, high to low, of recall gained x precision there."""
+    y, s = np.asarray(labels, bool), np.asarray(scores, np.float64)
+    order = np.argsort(-s, kind="mergesort")
+    s_sorted, y_sorted = s[order], y[order]
+    last_of_tie = np.r_[s_sorted[1:] != s_sorted[:-1], True]
+    tps = np.cumsum(y_sorted)[last_of_tie]
+    precision = tps / (np.flatnonzero(last_of_tie) + 1)
+    return float(np.sum(np.diff(np.r_[0.0, tps / y.sum()]) * precision))
 
 
 @pytest.fixture(scope="module")
@@ -39,16 +85,19 @@ def test_ssim_identical_is_one_and_falls_with_noise(photo):
 
 
 @pytest.mark.parametrize("channels", [None, 3])
-def test_ssim_matches_skimage(photo, channels):
+def test_psnr_and_ssim_equal_the_hand_written_figures(photo, channels):
     rng = np.random.default_rng(2)
     a = photo if channels else photo[..., 1]
     b = np.clip(a + rng.normal(0, 12, a.shape), 0, 255).astype(np.uint8)
-    ours = metrics.ssim(a, b, data_range=255)
-    ref = structural_similarity(
-        a, b, gaussian_weights=True, sigma=1.5, use_sample_covariance=False, data_range=255,
-        channel_axis=-1 if channels else None,
-    )
-    assert ours == pytest.approx(ref, abs=1e-6)  # same formulation: agrees to float precision
+    mse = np.mean((a.astype(np.float64) - b) ** 2)
+    assert metrics.psnr(a, b) == pytest.approx(10 * np.log10(255**2 / mse), rel=1e-12)
+    assert metrics.psnr(a / 127.5 - 1, b / 127.5 - 1) == pytest.approx(10 * np.log10(4 / (mse / 127.5**2)), rel=1e-12)
+    if channels:  # channels averaged
+        ref = np.mean([ssim_by_hand(a[..., c], b[..., c], 255) for c in range(3)])
+    else:
+        ref = ssim_by_hand(a, b, 255)
+    assert metrics.ssim(a, b) == pytest.approx(ref, abs=1e-12)
+    assert metrics.ssim(a / 255, b / 255) == pytest.approx(ref, abs=1e-12)  # floats in [0, 1]: range 1
 
 
 def test_ssim_batch_equals_per_image(photo):
@@ -85,8 +134,7 @@ def test_sr_psnr_ssim_crops_border_and_uses_y(photo):
     assert metrics.sr_psnr_ssim(noisy, photo, 2)[0] == pytest.approx(10 * np.log10(255**2 / mse))
 
 
-def test_auc_and_ap_match_sklearn_with_ties():
-    skm = pytest.importorskip("sklearn.metrics")
+def test_auc_and_ap_equal_the_hand_written_figures_with_ties():
     rng = np.random.default_rng(5)
     for trial in range(20):
         n = int(rng.integers(5, 300))
@@ -95,9 +143,8 @@ def test_auc_and_ap_match_sklearn_with_ties():
             labels[0] = 1 - labels[0]
         # coarse rounding makes many ties; shift positives so AUC is not ~0.5 only
         scores = np.round(rng.normal(size=n) + 0.7 * labels, 1 if trial % 2 else 0)
-        assert metrics.roc_auc(labels, scores) == pytest.approx(skm.roc_auc_score(labels, scores), abs=1e-12)
-        assert metrics.average_precision(labels, scores) == pytest.approx(
-            skm.average_precision_score(labels, scores), abs=1e-12)
+        assert metrics.roc_auc(labels, scores) == pytest.approx(auc_by_hand(labels, scores), abs=1e-12)
+        assert metrics.average_precision(labels, scores) == pytest.approx(ap_by_hand(labels, scores), abs=1e-12)
 
 
 def test_auc_extremes_and_errors():
@@ -105,8 +152,10 @@ def test_auc_extremes_and_errors():
     assert metrics.roc_auc([0, 0, 1, 1], [0.9, 0.8, 0.2, 0.1]) == 0.0
     assert metrics.roc_auc([0, 1], [0.5, 0.5]) == 0.5
     assert metrics.average_precision([0, 0, 1, 1], [0.1, 0.2, 0.8, 0.9]) == 1.0
-    with pytest.raises(ValueError):
+    with pytest.raises(ValueError, match="both real"):
         metrics.roc_auc([1, 1], [0.1, 0.2])
+    with pytest.raises(ValueError, match="at least one generated"):
+        metrics.average_precision([0, 0], [0.1, 0.2])
 
 
 def test_accuracy_at_threshold():
@@ -131,3 +180,16 @@ def test_threshold_at_fpr_with_ties_never_exceeds_fpr():
     t = metrics.threshold_at_fpr(real, 0.2)  # 2 of 10 allowed, but 3 are tied at 0.9
     assert np.mean(real > t) == 0.0
     assert metrics.threshold_at_fpr(real, 1.0) == float("-inf")
+
+
+def test_threshold_at_fpr_agrees_with_sklearns_roc_curve():
+    """sklearn's roc_curve flags score >= t: the FPR our threshold gives (score > t) is the largest FPR on
+    sklearn's curve that stays within the target."""
+    from sklearn.metrics import roc_curve
+
+    rng = np.random.default_rng(7)
+    real, fake = np.round(rng.normal(size=200), 1), np.round(rng.normal(1, 1, 50), 1)  # many ties
+    curve_fpr, _, _ = roc_curve(np.r_[np.zeros(200), np.ones(50)], np.r_[real, fake], drop_intermediate=False)
+    for target in (0.01, 0.05, 0.1, 0.3):
+        t = metrics.threshold_at_fpr(real, target)
+        assert np.mean(real > t) == pytest.approx(curve_fpr[curve_fpr <= target + 1e-12].max())

@@ -22,6 +22,32 @@ def test_umeyama_recovers_a_known_similarity():
     assert np.allclose(m[:, :2], R, atol=1e-9) and np.allclose(m[:, 2], t, atol=1e-7)
 
 
+def umeyama_by_hand(src, dst):
+    """The hand-written Umeyama fit align.umeyama used before it went to scikit-image (the reference)."""
+    src, dst = np.asarray(src, np.float64), np.asarray(dst, np.float64)
+    mu_s, mu_d = src.mean(0), dst.mean(0)
+    s0, d0 = src - mu_s, dst - mu_d
+    u, sig, vt = np.linalg.svd(d0.T @ s0 / len(src))
+    fix = np.array([1.0, -1.0 if np.linalg.det(u) * np.linalg.det(vt) < 0 else 1.0])
+    mat = np.zeros((2, 3))
+    mat[:, :2] = (sig * fix).sum() / ((s0 ** 2).sum() / len(src)) * (u @ np.diag(fix) @ vt)
+    mat[:, 2] = mu_d - mat[:, :2] @ mu_s
+    return mat
+
+
+def test_umeyama_equals_the_hand_written_fit(astronaut_landmarks):
+    rng = np.random.default_rng(1)
+    pairs = [(astronaut_landmarks[align.INNER], align.template(256, c)) for c in align.CENTERINGS]
+    for _ in range(5):  # noisy general affine maps, and a mirror image (the reflection case)
+        src = rng.uniform(0, 500, (51, 2))
+        pairs.append((src, src @ rng.normal(size=(2, 2)).T + rng.normal(0, 3, src.shape)))
+    pairs.append((pairs[-1][0], pairs[-1][0] * [-1, 1]))
+    for src, dst in pairs:
+        assert np.abs(align.umeyama(src, dst) - umeyama_by_hand(src, dst)).max() < 1e-9
+    one_point = np.ones((51, 2))  # degenerate: only the shift is defined
+    assert np.allclose(align.umeyama(one_point, one_point + [3, 4]), [[1, 0, 3], [0, 1, 4]])
+
+
 def test_template_spans_by_centering():
     spans = {c: np.ptp(align.template(256, c)[:, 0]) for c in align.CENTERINGS}
     # the unit mean face fills 1 - ratio of the crop: legacy 62.5 %, face 50 %, head 37.5 %

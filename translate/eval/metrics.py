@@ -1,17 +1,19 @@
-"""Image-quality and detection metrics, numpy only.
+"""Image-quality and detection metrics: scikit-image and scikit-learn, with this project's conventions.
 
 Image quality (PSNR, SSIM) follows the conventions of the super-resolution literature: SSIM is the
-Wang et al. (2004) formulation with an 11x11 Gaussian window (sigma 1.5), K1 = 0.01, K2 = 0.03, computed
-on the "valid" part of the image (no padded borders); SR papers report both on the Y channel of YCbCr
-with ``scale`` pixels cropped from every border (``sr_psnr_ssim``).
+Wang et al. (2004) formulation with an 11x11 Gaussian window (sigma 1.5), K1 = 0.01, K2 = 0.03, averaged
+over the "valid" part of the image (no padded borders), as ``skimage.metrics.structural_similarity`` computes
+it with ``gaussian_weights=True, use_sample_covariance=False``; SR papers report both on the Y channel of
+YCbCr with ``scale`` pixels cropped from every border (``sr_psnr_ssim``).
 
-Detection metrics (ROC AUC, average precision) follow scikit-learn's definitions exactly, ties included,
-without importing it. Throughout, label 1 means generated ("fake") and a higher score means "more likely
-generated"; a sample is flagged when ``score > threshold``.
+Detection metrics (ROC AUC, average precision) are scikit-learn's. Throughout, label 1 means generated
+("fake") and a higher score means "more likely generated"; a sample is flagged when ``score > threshold``.
 """
 from __future__ import annotations
 
 import numpy as np
+from skimage.metrics import peak_signal_noise_ratio, structural_similarity
+from sklearn.metrics import average_precision_score, roc_auc_score
 
 SSIM_WINDOW = 11
 SSIM_SIGMA = 1.5
@@ -50,71 +52,34 @@ def psnr(a, b, max_val: float | None = None) -> float:
     a, b = _check_pair(a, b)
     if max_val is None:
         max_val = _default_range(a, b)
-    mse = np.mean((a.astype(np.float64) - b.astype(np.float64)) ** 2)
-    if mse == 0:
-        return float("inf")
-    return float(10.0 * np.log10(max_val**2 / mse))
-
-
-def gaussian_window(size: int = SSIM_WINDOW, sigma: float = SSIM_SIGMA) -> np.ndarray:
-    """Normalised 1-D Gaussian taps; SSIM's 2-D window is their outer product (separable)."""
-    x = np.arange(size, dtype=np.float64) - (size - 1) / 2.0
-    g = np.exp(-(x**2) / (2.0 * sigma**2))
-    return g / g.sum()
-
-
-def _filter_valid(x: np.ndarray, taps: np.ndarray, axes: tuple[int, int]) -> np.ndarray:
-    """Separable 'valid' correlation of ``x`` with ``taps`` along both ``axes`` (shifted slices, no loops
-    over pixels)."""
-    k = len(taps)
-    for axis in axes:
-        n = x.shape[axis] - k + 1
-        out = None
-        for i, t in enumerate(taps):
-            part = t * np.take(x, np.arange(i, i + n), axis=axis)
-            out = part if out is None else out + part
-        x = out
-    return x
-
-
-def ssim_map(a, b, data_range: float | None = None) -> np.ndarray:
-    """Per-pixel SSIM over the valid region (each side shrinks by 10 pixels).
-
-    Arrays are (H, W), (H, W, C) or (N, H, W, C) (channels last); the map keeps the non-spatial axes.
-    """
-    a, b = _check_pair(a, b)
-    if a.ndim not in (2, 3, 4):
-        raise ValueError(f"expected (H, W), (H, W, C) or (N, H, W, C), got shape {a.shape}")
-    if data_range is None:
-        data_range = _default_range(a, b)
-    axes = (0, 1) if a.ndim in (2, 3) else (1, 2)
-    if a.shape[axes[0]] < SSIM_WINDOW or a.shape[axes[1]] < SSIM_WINDOW:
-        raise ValueError(f"SSIM needs images of at least {SSIM_WINDOW}x{SSIM_WINDOW} pixels, got shape {a.shape}")
-    x, y = a.astype(np.float64), b.astype(np.float64)
-    taps = gaussian_window()
-    mu_x, mu_y = _filter_valid(x, taps, axes), _filter_valid(y, taps, axes)
-    var_x = _filter_valid(x * x, taps, axes) - mu_x**2
-    var_y = _filter_valid(y * y, taps, axes) - mu_y**2
-    cov = _filter_valid(x * y, taps, axes) - mu_x * mu_y
-    c1 = (SSIM_K1 * data_range) ** 2
-    c2 = (SSIM_K2 * data_range) ** 2
-    return ((2 * mu_x * mu_y + c1) * (2 * cov + c2)) / ((mu_x**2 + mu_y**2 + c1) * (var_x + var_y + c2))
+    with np.errstate(divide="ignore"):  # identical images: MSE 0 -> inf dB
+        return float(peak_signal_noise_ratio(a.astype(np.float64), b.astype(np.float64), data_range=max_val))
 
 
 def ssim(a, b, data_range: float | None = None) -> float:
-    """Mean SSIM of two images (H, W) or (H, W, C), channels averaged (as scikit-image's
+    """Mean SSIM of two images (H, W) or (H, W, C), channels averaged (scikit-image's
     ``structural_similarity(..., gaussian_weights=True, sigma=1.5, use_sample_covariance=False)``).
     A batch (N, H, W, C) gives the mean over all images; see ``ssim_per_image``."""
-    return float(np.mean(ssim_map(a, b, data_range)))
+    a, b = _check_pair(a, b)
+    if a.ndim == 4:
+        return float(np.mean(ssim_per_image(a, b, data_range)))
+    if a.ndim not in (2, 3):
+        raise ValueError(f"expected (H, W), (H, W, C) or (N, H, W, C), got shape {a.shape}")
+    if min(a.shape[:2]) < SSIM_WINDOW:
+        raise ValueError(f"SSIM needs images of at least {SSIM_WINDOW}x{SSIM_WINDOW} pixels, got shape {a.shape}")
+    if data_range is None:
+        data_range = _default_range(a, b)
+    return float(structural_similarity(a.astype(np.float64), b.astype(np.float64), data_range=data_range,
+                                       gaussian_weights=True, sigma=SSIM_SIGMA, use_sample_covariance=False,
+                                       K1=SSIM_K1, K2=SSIM_K2, channel_axis=-1 if a.ndim == 3 else None))
 
 
 def ssim_per_image(a, b, data_range: float | None = None) -> np.ndarray:
     """SSIM of each image of a batch (N, H, W[, C]) -> (N,)."""
     a, b = _check_pair(a, b)
-    if a.ndim == 3:  # (N, H, W) grayscale batch
-        a, b = a[..., None], b[..., None]
-    m = ssim_map(a, b, data_range)
-    return m.reshape(m.shape[0], -1).mean(axis=1)
+    if data_range is None:
+        data_range = _default_range(a, b)  # one range for the whole batch
+    return np.array([ssim(x, y, data_range) for x, y in zip(a, b)])
 
 
 def rgb_to_y(img) -> np.ndarray:
@@ -157,46 +122,22 @@ def _binary(labels, scores) -> tuple[np.ndarray, np.ndarray]:
     return y.astype(bool), s
 
 
-def _average_ranks(s: np.ndarray) -> np.ndarray:
-    """1-based ranks with ties given their mean rank (scipy.stats.rankdata 'average')."""
-    order = np.argsort(s, kind="mergesort")
-    sorted_s = s[order]
-    starts = np.r_[True, sorted_s[1:] != sorted_s[:-1]]
-    group = np.cumsum(starts) - 1
-    first = np.flatnonzero(starts)
-    last = np.r_[first[1:], len(s)] - 1
-    mean_rank = (first + last) / 2.0 + 1.0
-    ranks = np.empty(len(s))
-    ranks[order] = mean_rank[group]
-    return ranks
-
-
 def roc_auc(labels, scores) -> float:
-    """Area under the ROC curve (= scikit-learn's ``roc_auc_score``): the probability that a random
-    positive scores above a random negative, ties counting one half (Mann-Whitney U)."""
+    """Area under the ROC curve (scikit-learn's ``roc_auc_score``): the probability that a random
+    positive scores above a random negative, ties counting one half."""
     y, s = _binary(labels, scores)
-    n_pos, n_neg = int(y.sum()), int((~y).sum())
-    if n_pos == 0 or n_neg == 0:
+    if y.all() or not y.any():
         raise ValueError("ROC AUC needs both real (0) and generated (1) samples")
-    ranks = _average_ranks(s)
-    return float((ranks[y].sum() - n_pos * (n_pos + 1) / 2.0) / (n_pos * n_neg))
+    return float(roc_auc_score(y, s))
 
 
 def average_precision(labels, scores) -> float:
-    """Average precision (= scikit-learn's ``average_precision_score``): sum over distinct score
+    """Average precision (scikit-learn's ``average_precision_score``): sum over distinct score
     thresholds, high to low, of (recall gained) x (precision there); no interpolation."""
     y, s = _binary(labels, scores)
-    n_pos = int(y.sum())
-    if n_pos == 0:
+    if not y.any():
         raise ValueError("average precision needs at least one generated (1) sample")
-    order = np.argsort(-s, kind="mergesort")
-    s_sorted, y_sorted = s[order], y[order]
-    last_of_tie = np.r_[s_sorted[1:] != s_sorted[:-1], True]
-    tps = np.cumsum(y_sorted)[last_of_tie]
-    flagged = (np.flatnonzero(last_of_tie) + 1).astype(np.float64)
-    precision = tps / flagged
-    recall = tps / n_pos
-    return float(np.sum(np.diff(np.r_[0.0, recall]) * precision))
+    return float(average_precision_score(y, s))
 
 
 def accuracy_at(labels, scores, threshold: float) -> float:
@@ -205,6 +146,7 @@ def accuracy_at(labels, scores, threshold: float) -> float:
     return float(np.mean((s > threshold) == y))
 
 
+# Hand-written: sklearn's roc_curve needs both classes and flags score >= t; this flags score > t, from reals alone.
 def threshold_at_fpr(real_scores, fpr: float) -> float:
     """The lowest threshold at which at most ``fpr`` of ``real_scores`` are flagged (``score > t``).
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import cv2
 import numpy as np
+from skimage.transform import SimilarityTransform
 
 # Mean face, landmarks 17-67, in [0, 1]. Provenance: the 51-point dlib mean shape used by the original
 # deepfakes/faceswap `umeyama` aligner and by DeepFaceLab (facelib/LandmarksProcessor.py, mean_face_x/y).
@@ -43,20 +44,10 @@ def umeyama(src: np.ndarray, dst: np.ndarray) -> np.ndarray:
     """Least-squares similarity (with scale) mapping src (N,2) onto dst (N,2): a 2x3 matrix (Umeyama 1991)."""
     src = np.asarray(src, np.float64)
     dst = np.asarray(dst, np.float64)
-    mu_s, mu_d = src.mean(0), dst.mean(0)
-    s0, d0 = src - mu_s, dst - mu_d
-    cov = d0.T @ s0 / len(src)
-    u, sig, vt = np.linalg.svd(cov)
-    fix = np.ones(2)
-    if np.linalg.det(u) * np.linalg.det(vt) < 0:
-        fix[-1] = -1
-    rot = u @ np.diag(fix) @ vt
-    var_s = (s0 ** 2).sum() / len(src)
-    scale = (sig * fix).sum() / var_s if var_s > 0 else 1.0
-    mat = np.zeros((2, 3))
-    mat[:, :2] = scale * rot
-    mat[:, 2] = mu_d - mat[:, :2] @ mu_s
-    return mat
+    fit = SimilarityTransform.from_estimate(src, dst)
+    if not fit:  # all points in one place: nothing to rotate or scale, only the shift is known
+        return np.hstack([np.eye(2), (dst.mean(0) - src.mean(0))[:, None]])
+    return fit.params[:2].copy()
 
 
 def template(size: int, centering: str = "face") -> np.ndarray:
