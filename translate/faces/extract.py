@@ -20,6 +20,7 @@ from pathlib import Path
 import cv2
 import numpy as np
 
+from translate.cleanup import StopOnInterrupt
 from translate.errors import UserError
 from translate.faces import align
 from translate.faces.landmarks import make_detector
@@ -86,10 +87,12 @@ def _dumps(data: dict) -> str:
 
 def extract_faces(src: str | Path, out_dir: str | Path, size: int = 256, every: int = 1, min_size: int = 0,
                   centering: str = "face", landmarks: str = "auto", device: str = "auto",
-                  smooth: bool = True, progress: Callable[[int], None] | None = None) -> dict:
+                  smooth: bool = True, progress: Callable[[int], None] | None = None,
+                  reference_face: str | Path | None = None, reference_threshold: float = 0.6) -> dict:
     """Write aligned crops and `alignments.json` into out_dir; returns the summary (also in the JSON).
 
     every: use every N-th frame. min_size: skip faces whose detection box is smaller than this (px).
+    reference_face: a photo of the one person to extract; faces further than reference_threshold are skipped.
     """
     src, out_dir = Path(src), Path(out_dir)
     if not src.exists():
@@ -111,10 +114,16 @@ def extract_faces(src: str | Path, out_dir: str | Path, size: int = 256, every: 
     # A video is one stream: track and smooth. A folder's images are unrelated: detect each one.
     tracker = FaceTracker(detector, redetect_every=8 if is_video else 1, smooth=smooth and is_video,
                           min_size=0.0)
+    reference = None
+    if reference_face:
+        from translate.faces.identity import ReferenceFilter
+
+        reference = ReferenceFilter.from_photo(reference_face, detector, reference_threshold)
     out_dir.mkdir(parents=True, exist_ok=True)
     records, n_frames, n_faces, n_empty, n_small, source_size = [], 0, 0, 0, 0, None
     start = time.perf_counter()
-    for index, name, frame in frames:
+    interrupt = StopOnInterrupt()  # Ctrl-C: stop after this frame and save the alignments of the crops written
+    for index, name, frame in interrupt.iterate(frames):
         if index % every:
             continue
         n_frames += 1
@@ -123,6 +132,9 @@ def extract_faces(src: str | Path, out_dir: str | Path, size: int = 256, every: 
         found = tracker(frame)
         faces = [f for f in found if max(f.box[2] - f.box[0], f.box[3] - f.box[1]) >= min_size]
         n_small += len(found) - len(faces)
+        if reference is not None:  # a video's track is re-identified only when the tracker re-detects it
+            faces = [f for f in faces if reference.matches(frame, f.raw_landmarks, f.box, f.track_id if is_video
+                                                           else None, fresh=f.detected)]
         stem = Path(name).with_suffix("").as_posix().replace("/", "_") if name else f"frame{index:06d}"
         entry = {"index": index, "size": [w, h], "faces": []}
         if name:
@@ -139,15 +151,21 @@ def extract_faces(src: str | Path, out_dir: str | Path, size: int = 256, every: 
         records.append(entry)
         if progress:
             progress(1)
-    if n_frames == 0:
+    if n_frames == 0 and not interrupt.requested:
         raise UserError(f"{src} gave no frames: is the video empty or --every larger than its length?")
     summary = {"frames": n_frames, "faces": n_faces, "frames_without_faces": n_empty, "faces_too_small": n_small,
                "landmarks": detector.name, "detections": tracker.stats.detections,
                "rejected_fits": tracker.stats.rejected, "seconds": round(time.perf_counter() - start, 3)}
+    if interrupt.requested:
+        summary["interrupted"] = True
+    if reference is not None:
+        summary["other_people_skipped"] = reference.dropped
     data = {"version": 1, "source": str(src), "source_size": source_size if is_video else None,
             "size": size, "centering": centering, "landmarks": detector.name, "every": every,
             "min_size": min_size, "frames": records, "summary": summary}
     tmp = out_dir / (ALIGNMENTS + ".tmp")
     tmp.write_text(_dumps(data))
     os.replace(tmp, out_dir / ALIGNMENTS)
+    if interrupt.requested:  # the CLI says 'interrupted' (exit 130); the folder holds whole crops, all listed
+        raise KeyboardInterrupt
     return summary

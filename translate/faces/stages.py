@@ -25,13 +25,16 @@ class FacesStage(Stage):
     stay with a person across frames, as in the alignments file of `faces extract`); None keeps all.
     alignments: an alignments JSON from `faces extract` (possibly edited): its landmarks are used as they are
     instead of detecting; frames it does not list have no face.
+    reference_face: a photo of the person to keep; other people's faces are left out (so left untouched by the
+    stages after this one). reference_threshold: identity distance below which a face is that person.
     """
 
     name = "faces"
 
     def __init__(self, landmarks: str = "auto", size: int | None = 256, centering: str | None = "face",
                  face_index: int | None = None, alignments: str | Path | None = None, smooth: bool = True,
-                 redetect_every: int = 8, min_face: int = 0, device: str = "auto"):
+                 redetect_every: int = 8, min_face: int = 0, device: str = "auto",
+                 reference_face: str | Path | None = None, reference_threshold: float = 0.6):
         if centering is not None and centering not in align.CENTERINGS:
             raise UserError(f"centering must be one of {', '.join(align.CENTERINGS)}, got {centering!r}")
         if size is not None and size < 16:
@@ -42,6 +45,8 @@ class FacesStage(Stage):
         self.face_index, self.smooth, self.redetect_every = face_index, smooth, redetect_every
         self.min_face, self.device = min_face, device
         self.alignments_path = alignments
+        self.reference_face, self.reference_threshold = reference_face, reference_threshold
+        self.reference = None  # identity.ReferenceFilter, made in open()
         self.tracker: FaceTracker | None = None
         self.detector_name = "alignments" if alignments else None
         self._table: dict[int, list[dict]] | None = None
@@ -74,6 +79,11 @@ class FacesStage(Stage):
             detector = make_detector(self.backend, device=self.device, min_face=self.min_face)
             self.detector_name = detector.name
             self.tracker = FaceTracker(detector, redetect_every=self.redetect_every, smooth=self.smooth)
+        if self.reference_face:
+            from translate.faces.identity import ReferenceFilter
+
+            ref_detector = self.tracker.detector if self.tracker else make_detector(self.backend, device=self.device)
+            self.reference = ReferenceFilter.from_photo(self.reference_face, ref_detector, self.reference_threshold)
         return info
 
     def _faces_of(self, frame: np.ndarray, index: int) -> list[dict]:
@@ -81,9 +91,16 @@ class FacesStage(Stage):
             found = [{"landmarks": np.asarray(f["landmarks"], np.float32), "box": tuple(f["box"]),
                       "track": int(f.get("track", i)), "score": float(f.get("score", 1.0))}
                      for i, f in enumerate(self._table.get(index, []))]
+            if self.reference is not None:
+                found = [f for f in found
+                         if self.reference.matches(frame, f["landmarks"], f["box"], f["track"], fresh=False)]
         else:
+            tracked = self.tracker(frame)
+            if self.reference is not None:  # identity once per track, again whenever the tracker re-detects it
+                tracked = [t for t in tracked
+                           if self.reference.matches(frame, t.raw_landmarks, t.box, t.track_id, fresh=t.detected)]
             found = [{"landmarks": t.landmarks, "box": t.box, "track": t.track_id, "score": t.score}
-                     for t in self.tracker(frame)]
+                     for t in tracked]
         if self.face_index is not None:
             found = [f for f in found if f["track"] == self.face_index]
         for f in found:
@@ -104,6 +121,8 @@ class FacesStage(Stage):
         if self.tracker is not None:
             stats["detections"] = self.tracker.stats.detections
             stats["tracks"] = self.tracker.stats.tracks
+        if self.reference is not None:
+            stats["reference_kept"], stats["reference_dropped"] = self.reference.kept, self.reference.dropped
         return stats
 
     def tags(self) -> dict[str, str]:
@@ -188,9 +207,11 @@ def crop_for_model(info, size: int | None, centering: str | None, name: str) -> 
 
 def build_faces_stage(landmarks: str = "auto", size: int | None = None, centering: str | None = None,
                       face_index: int | None = None, alignments: str | None = None, smooth: bool = True,
-                      redetect_every: int = 8, min_face: int = 0, device: str = "auto") -> FacesStage:
+                      redetect_every: int = 8, min_face: int = 0, device: str = "auto",
+                      reference_face: str | None = None, reference_threshold: float = 0.6) -> FacesStage:
     """The `faces` stage of chains and pipelines: size and centering default to the following model's."""
-    return FacesStage(landmarks, size, centering, face_index, alignments, smooth, redetect_every, min_face, device)
+    return FacesStage(landmarks, size, centering, face_index, alignments, smooth, redetect_every, min_face, device,
+                      reference_face, reference_threshold)
 
 
 def build_blend_stage(mask: str = "components", colour: str = "mean", erode: float = 0.03, feather: float = 0.04,
