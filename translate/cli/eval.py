@@ -43,6 +43,9 @@ def sr(model: str, data: str, scale: int | None, device: str, tile: int) -> None
 
 def _add_other_evaluations() -> None:
     """`translate eval detector` is defined with the detector (cli/eval_detector.py) and joins this group."""
+    from translate.cli.eval_video import video  # `translate eval video`: flicker (cli/eval_video.py)
+
+    eval_group.add_command(video)
     try:
         from translate.cli.eval_detector import detector
     except ImportError:
