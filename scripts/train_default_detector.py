@@ -5,7 +5,7 @@
 Real images: photos shipped inside installed packages (skimage.data, scikit-learn's sample images,
 matplotlib's grace_hopper), each as the whole photo (at most 512 px) and 0.75x / 0.5x area-down-scaled
 versions. Generated images: this project's generators run on the same photos:
-  sr        the bundled SRGAN x4 when --srgan names an available model (default: 'srgan' if it is on this
+  sr        the bundled SRGAN x4 when --srgan names an available model (default: 'srgan-tiny' if it is on this
             machine); otherwise a tiny SRResNet x4 (same pixel-shuffle up-sampler, 4 blocks, 32 features)
             trained here for a few hundred steps on L1. The figures say which one was used.
   cyclegan  resnet_6blocks (ngf 16) trained through the shared loop (CycleGAN, 64 px crops, photos <-> the
@@ -335,7 +335,7 @@ def evaluate(model: Path, test: Path, families=FAMILIES, h264: bool = True) -> d
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--work", default="runs/default-detector", type=Path)
-    ap.add_argument("--srgan", default="srgan", help="SR model for the 'sr' family ('' = train a tiny one here).")
+    ap.add_argument("--srgan", default="srgan-tiny", help="SR model for the 'sr' family ('' = train a tiny one here).")
     ap.add_argument("--gen-steps", type=int, default=150, help="Steps for each generator trained here.")
     ap.add_argument("--steps", type=int, default=500, help="Detector steps (batch 32).")
     ap.add_argument("--lofo-steps", type=int, default=150, help="Steps of each leave-one-family-out detector (0 = skip).")

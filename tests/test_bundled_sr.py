@@ -1,4 +1,4 @@
-"""The bundled x4 upscaler: found by name, hash as the manifest says, works through `translate apply`, beats bicubic."""
+"""The bundled x4 upscaler (srgan-tiny): found by name, hash as the manifest says, works through `translate apply`, beats bicubic."""
 from __future__ import annotations
 
 import pytest
@@ -23,10 +23,10 @@ def packaged_only(monkeypatch, tmp_path):
 
 
 def test_resolves_by_name_and_alias_with_the_manifest_hash():
-    entry = manifest.find("srgan")
-    assert entry is not None and "srgan-x4" in entry.aliases and entry.task == "sr"
-    path = resolve_model("srgan", tasks=("sr",))
-    assert path == BUNDLED and resolve_model("srgan-x4") == BUNDLED
+    entry = manifest.find("srgan-tiny")
+    assert entry is not None and "srgan-bundled" in entry.aliases and entry.task == "sr"
+    path = resolve_model("srgan-tiny", tasks=("sr",))
+    assert path == BUNDLED and resolve_model("srgan-bundled") == BUNDLED
     assert file_sha256(path) == entry.sha256
     info = read_info(path)
     assert info.task == "sr" and info.scale == 4 and info.value_range == [0.0, 1.0]
@@ -36,7 +36,7 @@ def test_resolves_by_name_and_alias_with_the_manifest_hash():
 def test_apply_gives_a_4x_image(tmp_path):
     photo = tmp_path / "photo.png"
     Image.fromarray(skimage.data.chelsea()[100:148, 150:214]).save(photo)  # 64 x 48
-    result = CliRunner().invoke(cli, ["apply", str(photo), "--model", "srgan", "-o", str(tmp_path / "out"), "--device", "cpu"])
+    result = CliRunner().invoke(cli, ["apply", str(photo), "--model", "srgan-tiny", "-o", str(tmp_path / "out"), "--device", "cpu"])
     assert result.exit_code == 0, result.output
     outs = list((tmp_path / "out").glob("*.png"))
     assert len(outs) == 1
@@ -47,7 +47,7 @@ def test_beats_bicubic_on_a_held_out_photo(tmp_path):
     # chelsea is held out of the bundled model's training set (scripts/train_default_sr.py)
     hr = tmp_path / "chelsea.png"
     Image.fromarray(skimage.data.chelsea()[:256, 96:352]).save(hr)
-    result = evaluate_sr("srgan", [hr], device="cpu").summary()
+    result = evaluate_sr("srgan-tiny", [hr], device="cpu").summary()
     assert result["scale"] == 4
     assert result["psnr_gain_db"] > 0.3, result
     assert result["ssim"] > result["bicubic_ssim"]

@@ -26,11 +26,11 @@ def _check_in(name: str, value: int | str, valid: tuple) -> None:
 class SRResidualBlock(nn.Module):
     """x + [conv3, BN, PReLU, conv3, BN](x)."""
 
-    def __init__(self, nf: int):
+    def __init__(self, nf: int, prelu_params: int = 1, bn_eps: float = 1e-5):
         super().__init__()
         self.body = nn.Sequential(
-            nn.Conv2d(nf, nf, 3, padding=1), nn.BatchNorm2d(nf), nn.PReLU(),
-            nn.Conv2d(nf, nf, 3, padding=1), nn.BatchNorm2d(nf),
+            nn.Conv2d(nf, nf, 3, padding=1), nn.BatchNorm2d(nf, eps=bn_eps), nn.PReLU(prelu_params),
+            nn.Conv2d(nf, nf, 3, padding=1), nn.BatchNorm2d(nf, eps=bn_eps),
         )
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
@@ -41,30 +41,49 @@ class SRResNet(nn.Module):
     """SRGAN's generator: conv9 + PReLU, `n_blocks` residual blocks, conv3 + BN + long skip,
     log2(scale) x (conv3 nf -> 4nf, PixelShuffle 2, PReLU), conv9 -> out_nc.
 
-    Input and output are in [0, 1]; the output is linear (the paper's tanh is dropped: our SR data is
-    [0, 1] and a linear head trains better on pixel losses). Clamp when converting to images.
+    Input and output are in [0, 1]. By default the output is linear (the paper's tanh is dropped: our SR data is
+    [0, 1] and a linear head trains better on pixel losses); clamp when converting to images. Released
+    weights need the paper's details, as constructor arguments: ``per_channel_prelu`` (one PReLU slope per
+    channel, as Keras's PReLU(shared_axes=[1, 2])), ``bn_eps`` (Keras uses 1e-3) and ``tanh_output``
+    (the output is (tanh + 1) / 2, still in [0, 1]).
     """
 
     uses_gan_init = True
 
-    def __init__(self, in_nc: int = 3, out_nc: int = 3, nf: int = 64, n_blocks: int = 16, scale: int = 4):
+    def __init__(self, in_nc: int = 3, out_nc: int = 3, nf: int = 64, n_blocks: int = 16, scale: int = 4,
+                 per_channel_prelu: bool = False, bn_eps: float = 1e-5, tanh_output: bool = False):
         super().__init__()
         _check_in("scale", scale, (2, 4, 8))
         self.scale = scale
         self.multiple = 1
-        self.head = nn.Sequential(nn.Conv2d(in_nc, nf, 9, padding=4), nn.PReLU())
-        self.body = nn.Sequential(*[SRResidualBlock(nf) for _ in range(n_blocks)])
-        self.body_tail = nn.Sequential(nn.Conv2d(nf, nf, 3, padding=1), nn.BatchNorm2d(nf))
+        self.tanh_output = tanh_output
+        slopes = nf if per_channel_prelu else 1
+        self.head = nn.Sequential(nn.Conv2d(in_nc, nf, 9, padding=4), nn.PReLU(slopes))
+        self.body = nn.Sequential(*[SRResidualBlock(nf, slopes, bn_eps) for _ in range(n_blocks)])
+        self.body_tail = nn.Sequential(nn.Conv2d(nf, nf, 3, padding=1), nn.BatchNorm2d(nf, eps=bn_eps))
         ups: list[nn.Module] = []
         for _ in range(scale.bit_length() - 1):
-            ups += [nn.Conv2d(nf, nf * 4, 3, padding=1), nn.PixelShuffle(2), nn.PReLU()]
+            ups += [nn.Conv2d(nf, nf * 4, 3, padding=1), nn.PixelShuffle(2), nn.PReLU(slopes)]
         self.upsample = nn.Sequential(*ups)
         self.tail = nn.Conv2d(nf, out_nc, 9, padding=4)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         feat = self.head(x)
         feat = feat + self.body_tail(self.body(feat))
-        return self.tail(self.upsample(feat))
+        out = self.tail(self.upsample(feat))
+        return (torch.tanh(out) + 1) * 0.5 if self.tanh_output else out
+
+
+class TFSameConv2d(nn.Conv2d):
+    """A Conv2d padded as TensorFlow's padding="same": total max((ceil(n / s) - 1) * s + k - n, 0) per side pair,
+    the odd pixel after. Same keys as nn.Conv2d (its ``padding`` argument is ignored)."""
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        pads = []
+        for n, k, s in ((x.shape[-1], self.kernel_size[1], self.stride[1]), (x.shape[-2], self.kernel_size[0], self.stride[0])):
+            total = max((-(-n // s) - 1) * s + k - n, 0)
+            pads += [total // 2, total - total // 2]
+        return F.conv2d(F.pad(x, pads), self.weight, self.bias, self.stride, 0, self.dilation, self.groups)
 
 
 class SRGANDiscriminator(nn.Module):
@@ -73,21 +92,27 @@ class SRGANDiscriminator(nn.Module):
 
     Deviation from the paper: an AdaptiveAvgPool2d(6) before the dense layers, so any crop size works;
     at the paper's 96 px crops the features are already 6x6 and the pool is the identity.
+    Released (Keras) weights need: ``conv_bias`` (a bias before each BN), ``bn_eps`` = 1e-3,
+    ``input_m11`` (the net sees 2x - 1 of its [0, 1] input) and ``tf_padding`` (TensorFlow's "same" padding:
+    a stride-2 conv on an even size pads only after, where torch's padding=1 pads both sides).
     """
 
     uses_gan_init = True
 
-    def __init__(self, in_nc: int = 3, ndf: int = 64):
+    def __init__(self, in_nc: int = 3, ndf: int = 64, conv_bias: bool = False, bn_eps: float = 1e-5,
+                 input_m11: bool = False, tf_padding: bool = False):
         super().__init__()
         self.multiple = 1
-        layers: list[nn.Module] = [nn.Conv2d(in_nc, ndf, 3, padding=1), nn.LeakyReLU(0.2, True)]
+        self.input_m11 = input_m11
+        conv = TFSameConv2d if tf_padding else nn.Conv2d
+        layers: list[nn.Module] = [conv(in_nc, ndf, 3, padding=1), nn.LeakyReLU(0.2, True)]
         cin = ndf
         for i in range(1, 8):
             cout = ndf * 2 ** (i // 2)
             stride = 2 if i % 2 == 1 else 1
-            # No conv bias before BN: BN's shift makes it redundant.
-            layers += [nn.Conv2d(cin, cout, 3, stride=stride, padding=1, bias=False), nn.BatchNorm2d(cout),
-                       nn.LeakyReLU(0.2, True)]
+            # No conv bias before BN by default: BN's shift makes it redundant.
+            layers += [conv(cin, cout, 3, stride=stride, padding=1, bias=conv_bias),
+                       nn.BatchNorm2d(cout, eps=bn_eps), nn.LeakyReLU(0.2, True)]
             cin = cout
         self.features = nn.Sequential(*layers)
         self.pool = nn.AdaptiveAvgPool2d(6)
@@ -96,6 +121,8 @@ class SRGANDiscriminator(nn.Module):
         )
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
+        if self.input_m11:
+            x = x * 2 - 1
         return self.classifier(self.pool(self.features(x)))
 
 
@@ -257,12 +284,14 @@ def _activation(act_type: str, num_feat: int) -> nn.Module:
 # --- registry constructors: each signature is the spec that `_translate_spec` records ---
 
 
-def srgan(in_nc: int = 3, out_nc: int = 3, nf: int = 64, n_blocks: int = 16, scale: int = 4) -> SRResNet:
-    return SRResNet(in_nc, out_nc, nf, n_blocks, scale)
+def srgan(in_nc: int = 3, out_nc: int = 3, nf: int = 64, n_blocks: int = 16, scale: int = 4,
+          per_channel_prelu: bool = False, bn_eps: float = 1e-5, tanh_output: bool = False) -> SRResNet:
+    return SRResNet(in_nc, out_nc, nf, n_blocks, scale, per_channel_prelu, bn_eps, tanh_output)
 
 
-def srgan_d(in_nc: int = 3, ndf: int = 64) -> SRGANDiscriminator:
-    return SRGANDiscriminator(in_nc, ndf)
+def srgan_d(in_nc: int = 3, ndf: int = 64, conv_bias: bool = False, bn_eps: float = 1e-5,
+            input_m11: bool = False, tf_padding: bool = False) -> SRGANDiscriminator:
+    return SRGANDiscriminator(in_nc, ndf, conv_bias, bn_eps, input_m11, tf_padding)
 
 
 def msrresnet(num_in_ch: int = 3, num_out_ch: int = 3, num_feat: int = 64, num_block: int = 16,
