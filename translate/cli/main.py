@@ -15,6 +15,7 @@ COMMANDS = [
     ("apply", "apply"),
     ("faces", "faces"),
     ("video", "video"),
+    ("batch", "batch"),
     ("frames", "frames"),
     ("chain", "chain"),
     ("run", "run"),

@@ -5,7 +5,11 @@ import logging
 
 import click
 
-from translate.errors import UserError
+from translate.video.command import (  # noqa: F401 - the chain lives in the library; re-exported for chain.py
+    translate_options,
+    video_chain,
+    video_stages,
+)
 
 PRECISIONS = ["auto", "fp32", "bf16", "fp16"]
 CODECS = ["h264", "h264-lossless", "ffv1"]
@@ -36,47 +40,6 @@ def echo_summary(summary: dict) -> None:
         click.echo(f"faces: {faces['faces']} in {faces['frames']} frames, {faces['frames_without_faces']} frames without "
                    f"a face passed through unchanged; {faces['landmarks']} landmarks, {faces['size']} px "
                    f"{faces['centering']} crops (from the {faces.get('crop_from', 'option')})")
-
-
-def translate_options(model, direction=None, device="auto", precision="auto", batch_size=4, tile=0, tile_pad=10) -> dict:
-    return {"model": model, "direction": direction, "device": device, "precision": precision,
-            "batch_size": batch_size, "tile": tile, "tile_pad": tile_pad}
-
-
-def video_stages(opts: dict) -> list[tuple[str, dict]]:
-    """The stages between read and write for `translate video`.
-
-    Whole frames: translate. --faces: faces -> translate(target="faces") -> blend, the chain of
-    pipelines/faceswap.yaml (the faces stage takes its crop size and centering from the model).
-    """
-    translate = translate_options(opts["model"], opts["direction"], opts["device"], opts["precision"],
-                                  opts["batch_size"], opts["tile"], opts["tile_pad"])
-    if not opts.get("faces"):
-        _refuse_face_model_on_frames(opts["model"])
-        return [("translate", translate)]
-    faces = {"landmarks": opts["landmarks"], "size": opts["face_size"], "centering": opts["centering"],
-             "face_index": opts["face_index"], "alignments": opts["alignments"], "device": opts["device"]}
-    blend = {"mask": opts["mask"], "colour": opts["colour"], "seamless": opts["seamless"]}
-    return [("faces", faces), ("translate", {**translate, "target": "faces"}), ("blend", blend)]
-
-
-def _refuse_face_model_on_frames(model: str) -> None:
-    from translate.weights.modelfile import read_info
-    from translate.weights.resolve import resolve_model
-
-    try:
-        task = read_info(resolve_model(model)).task
-    except Exception:  # noqa: BLE001 - the translate stage reports a bad model with its own message
-        return
-    if task == "faces":
-        raise UserError(f"{model} is a face model: it runs on aligned face crops; add --faces")
-
-
-def video_chain(opts: dict) -> list[tuple[str, dict]]:
-    read = ("read", {"path": opts["input"], "batch_size": opts["batch_size"], "start": opts["start"], "end": opts["end"]})
-    write = ("write", {"path": opts["output"], "codec": opts["codec"], "crf": opts["crf"], "preset": opts["preset"],
-                       "audio": not opts["no_audio"], "overwrite": opts["overwrite"]})
-    return [read, *video_stages(opts), write]
 
 
 @click.command("video")
