@@ -16,6 +16,7 @@ def pytest_configure(config):
     config.addinivalue_line("markers", "slow: long-running test")
     config.addinivalue_line("markers", "gpu: needs CUDA (skipped without it)")
     config.addinivalue_line("markers", "realdata: needs ../shared/data (skipped without it, as in a user's clone)")
+    config.addinivalue_line("markers", "network: downloads a PyPI wheel once (tests/real_wheels.py); skips when no registry is reachable")
 
 
 # Real public data for checks on real content (../shared/data beside the clone); a user's clone has none.

@@ -46,6 +46,9 @@ def _add_other_evaluations() -> None:
     from translate.cli.eval_video import video  # `translate eval video`: flicker (cli/eval_video.py)
 
     eval_group.add_command(video)
+    from translate.cli.eval_fid import fid  # `translate eval fid`: FID/KID (cli/eval_fid.py)
+
+    eval_group.add_command(fid)
     try:
         from translate.cli.eval_detector import detector
     except ImportError:

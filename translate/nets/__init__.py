@@ -16,7 +16,7 @@ from typing import Any
 
 from torch import nn
 
-from . import detector, discogan, discriminators, faceswap, generators, sr
+from . import detector, discogan, discriminators, faceswap, feature_nets, generators, sr
 from .init import init_weights
 
 GENERATORS: dict[str, Callable[..., nn.Module]] = {
@@ -32,6 +32,7 @@ DISCRIMINATORS: dict[str, Callable[..., nn.Module]] = {
     **detector.DISCRIMINATORS,
 }
 # Further nets (e.g. detector.py) merge their own dict into one of the two above.
+FEATURE_NETS: dict[str, Callable[..., nn.Module]] = dict(feature_nets.FEATURE_NETS)  # frozen, released weights
 
 _JSON_SCALARS = (bool, int, float, str)
 
@@ -50,7 +51,9 @@ def build_net(arch: str, *, init: bool = True, **kwargs: Any) -> nn.Module:
         return build_generator(arch, init=init, **kwargs)
     if arch in DISCRIMINATORS:
         return build_discriminator(arch, init=init, **kwargs)
-    raise ValueError(f"unknown network {arch!r}; valid: {', '.join(sorted({**GENERATORS, **DISCRIMINATORS}))}")
+    if arch in FEATURE_NETS:
+        return _build(FEATURE_NETS, "feature network", arch, False, kwargs)
+    raise ValueError(f"unknown network {arch!r}; valid: {', '.join(sorted({**GENERATORS, **DISCRIMINATORS, **FEATURE_NETS}))}")
 
 
 def full_kwargs(ctor: Callable[..., nn.Module], kwargs: dict[str, Any]) -> dict[str, Any]:

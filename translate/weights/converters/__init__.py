@@ -29,3 +29,4 @@ def register(name: str) -> Callable[[Converter], Converter]:
 # One import per converter module (each registers itself).
 from translate.weights.converters import plain  # noqa: E402,F401  copy, onnx, py-bytes
 from translate.weights.converters import keras_srgan  # noqa: E402,F401  Keras SRResNet / SRGAN h5
+from translate.weights.converters import inception_fid  # noqa: E402,F401  FID Inception TorchScript archive (tensors only)

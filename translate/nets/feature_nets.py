@@ -1,0 +1,16 @@
+"""Frozen feature networks with released weights (FID Inception, ST-LPIPS, VGG16-HED, EfficientNet-Lite0).
+
+They are built by ``build_net`` like every other net, so their converted files are self-describing model
+files (``task = "features"``); translate.weights.feature_files loads them by manifest name.
+"""
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from torch import nn
+
+from translate.nets.inception import FIDInception
+
+FEATURE_NETS: dict[str, Callable[..., nn.Module]] = {
+    "fid_inception": FIDInception,
+}
