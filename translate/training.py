@@ -11,13 +11,13 @@ import json
 import os
 import signal
 import sys
+import threading
 import time
 from dataclasses import asdict, dataclass, fields
 from pathlib import Path
 
 import torch
 from torch.utils.data import DataLoader
-from tqdm import tqdm
 
 from translate._version import __version__
 from translate.checkpoint import (
@@ -32,6 +32,7 @@ from translate.distributed import DistEnv, unwrap, wrap_for_training
 from translate.errors import UserError
 from translate.methods import METHODS
 from translate.methods.base import DataConfig, Method
+from translate.progress import progress_bar
 from translate.runlog import RunLog, save_grid
 from translate.schedule import Schedule, plan_schedule
 from translate.weights.modelfile import load_model, save_model
@@ -109,11 +110,19 @@ def merge_resume(saved: RunSpec, explicit: dict[tuple[str, str], object]) -> tup
 
 
 class _Interrupt:
-    """First Ctrl-C asks the loop to save and stop after the current step; a second one aborts."""
+    """First Ctrl-C asks the loop to save and stop after the current step; a second one aborts.
 
-    def __init__(self):
-        self.requested = False
+    ``event`` is the same request from any thread (the web page's Stop button): set it and the loop saves
+    a checkpoint and stops after the current step, as on Ctrl-C. Signals only reach the main thread.
+    """
+
+    def __init__(self, event: threading.Event | None = None):
+        self.event = event if event is not None else threading.Event()
         self._previous = None
+
+    @property
+    def requested(self) -> bool:
+        return self.event.is_set()
 
     def __enter__(self):
         if threading_is_main():
@@ -123,7 +132,7 @@ class _Interrupt:
     def _handle(self, signum, frame):
         if self.requested:
             raise KeyboardInterrupt
-        self.requested = True
+        self.event.set()
         print("\ninterrupt: saving a checkpoint after this step (Ctrl-C again to abort)", file=sys.stderr)
 
     def __exit__(self, *exc):
@@ -132,14 +141,15 @@ class _Interrupt:
 
 
 def threading_is_main() -> bool:
-    import threading
-
     return threading.current_thread() is threading.main_thread()
 
 
 class Trainer:
-    def __init__(self, spec: RunSpec, resume: bool, dist: DistEnv, notes: list[str] | None = None):
+    def __init__(self, spec: RunSpec, resume: bool, dist: DistEnv, notes: list[str] | None = None,
+                 stop: threading.Event | None = None, progress: bool = True):
         self.spec, self.resume, self.dist = spec, resume, dist
+        self.progress = progress  # the step bar (translate.progress); --quiet turns it off
+        self.stop = stop  # set from any thread: save and stop after the current step
         self.notes = notes or []
         self.run_dir = run_dir_of(spec.loop)
         loop = spec.loop
@@ -299,10 +309,10 @@ class Trainer:
         sample_batch = torch.utils.data.default_collate([self.dataset[i] for i in range(n_show)])
         pending: list[tuple[int, float, dict]] = []
         interrupted = False
-        bar = tqdm(total=total, initial=self.step, disable=not self.dist.is_main or total == self.step,
-                   desc=self.spec.method, unit="step", dynamic_ncols=True, file=sys.stderr)
+        bar = progress_bar(total, desc=self.spec.method, unit="step", initial=self.step,
+                           quiet=not self.progress or not self.dist.is_main or total == self.step)
         t_last = time.time()
-        with _Interrupt() as stop:
+        with _Interrupt(self.stop) as stop:
             if self.step < total:
                 for batch in self._loader():
                     self._set_lr()
@@ -317,6 +327,8 @@ class Trainer:
                         pending = []
                     if self.step % loop.sample_every == 0 or done:
                         self._sample(sample_batch)
+                        if log is not None:
+                            log.plot()  # losses.png follows the samples, so it can be watched during a run
                     if self.step % loop.save_every == 0 or done or stop.requested:
                         self.save()
                     if stop.requested and not done:
@@ -334,7 +346,7 @@ class Trainer:
                 print(f"done: {self.run_dir / 'model.safetensors'}", file=sys.stderr)
         return 130 if interrupted else 0
 
-    def _flush(self, log: RunLog | None, pending: list, bar: tqdm, t_last: float) -> float:
+    def _flush(self, log: RunLog | None, pending: list, bar, t_last: float) -> float:
         """One host sync per flush: stack the loss tensors, write log lines, update the bar."""
         keys = list(pending[-1][2].keys())
         values = torch.stack([torch.stack([l[k].float() for k in keys]) for _, _, l in pending]).cpu().tolist()
@@ -351,8 +363,12 @@ class Trainer:
         return now
 
 
-def start_run(spec: RunSpec, resume: bool, explicit: dict[tuple[str, str], object] | None = None) -> int:
-    """Create or resume the run folder and train. Returns the exit code (0 done, 130 interrupted)."""
+def start_run(spec: RunSpec, resume: bool, explicit: dict[tuple[str, str], object] | None = None,
+              stop: threading.Event | None = None, progress: bool = True) -> int:
+    """Create or resume the run folder and train. Returns the exit code (0 done, 130 interrupted).
+
+    ``stop``: an event any thread may set to save a checkpoint and stop after the current step (like Ctrl-C).
+    """
     from translate.distributed import init_distributed
 
     dist = init_distributed(spec.loop.device)
@@ -369,7 +385,7 @@ def start_run(spec: RunSpec, resume: bool, explicit: dict[tuple[str, str], objec
             spec, notes = merge_resume(saved, explicit or {})
         elif run_dir.exists() and any(run_dir.iterdir()):
             raise UserError(f"run folder {run_dir} already exists: add --resume to continue it, or choose another --name")
-        trainer = Trainer(spec, resume, dist, notes)
+        trainer = Trainer(spec, resume, dist, notes, stop, progress)
         if dist.is_main:
             run_dir.mkdir(parents=True, exist_ok=True)
             tmp = run_dir / ".config.json.tmp"

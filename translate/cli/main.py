@@ -22,6 +22,7 @@ COMMANDS = [
     ("weights", "weights"),
     ("eval", "eval_group"),
     ("detect", "detect"),
+    ("ui", "ui"),
 ]
 
 
