@@ -1,0 +1,33 @@
+"""translate.progress: in a log (not a terminal) a bar is a few plain lines, never carriage-return redraws."""
+import io
+
+from translate.progress import progress_bar
+
+
+class Terminal(io.StringIO):
+    def isatty(self):
+        return True
+
+
+def test_plain_lines_when_not_a_terminal():
+    log = io.StringIO()
+    with progress_bar(2000, desc="detect", unit="file", stream=log) as bar:
+        for _ in range(2000):
+            bar.update(1)
+    text = log.getvalue()
+    assert "\r" not in text and "\x1b" not in text
+    lines = text.splitlines()
+    assert 2 <= len(lines) <= 3 and all(len(line) < 100 for line in lines), lines  # start, (maybe one), end
+    assert lines[-1].startswith("detect: 2000/2000")
+
+
+def test_terminal_redraws_and_quiet_is_silent():
+    tty, quiet = Terminal(), io.StringIO()
+    with progress_bar(50, desc="apply", stream=tty) as bar:
+        for _ in range(50):
+            bar.update(1)
+    assert "\r" in tty.getvalue() and "50/50" in tty.getvalue()
+    with progress_bar(50, desc="apply", quiet=True, stream=quiet) as bar:
+        bar.update(50)
+        bar.set_postfix({"loss": 1.0})
+    assert quiet.getvalue() == ""
