@@ -16,7 +16,6 @@ def pytest_configure(config):
     config.addinivalue_line("markers", "slow: long-running test")
     config.addinivalue_line("markers", "gpu: needs CUDA (skipped without it)")
     config.addinivalue_line("markers", "realdata: needs ../shared/data (skipped without it, as in a user's clone)")
-    config.addinivalue_line("markers", "browser: drives the web page in headless /usr/bin/chromium (skipped without it)")
     config.addinivalue_line("markers", "network: downloads a PyPI wheel once (tests/real_wheels.py); skips when no registry is reachable")
 
 
@@ -86,3 +85,41 @@ def one_torch_thread():
     torch.set_num_threads(1)
     yield
     torch.set_num_threads(n)
+
+
+FFMPEG_NAMES = ("ffmpeg", "ffprobe")
+
+
+@pytest.fixture(scope="session")
+def path_without_system_ffmpeg(tmp_path_factory) -> str:
+    """$PATH with each folder that holds ffmpeg/ffprobe swapped for a folder of links to everything else in it."""
+    parts = []
+    for i, folder in enumerate(os.environ.get("PATH", "").split(os.pathsep)):
+        if not any(os.path.exists(os.path.join(folder, name)) for name in FFMPEG_NAMES):
+            parts.append(folder)
+            continue
+        links = tmp_path_factory.mktemp(f"path{i}-without-ffmpeg")
+        for entry in os.scandir(folder):
+            if entry.name not in FFMPEG_NAMES:
+                (links / entry.name).symlink_to(entry.path)
+        parts.append(str(links))
+    return os.pathsep.join(parts)
+
+
+@pytest.fixture
+def imageio_ffmpeg_only(monkeypatch, path_without_system_ffmpeg) -> str:
+    """Hide the system ffmpeg and ffprobe (as on a pip-only install): only imageio-ffmpeg's binary is found,
+    and there is no ffprobe. Returns that binary."""
+    from translate.video import ffmpeg as ff
+
+    def forget():  # locators that cache what they found must look again
+        for locate in (ff.find_ffmpeg, ff.find_ffprobe):
+            getattr(locate, "cache_clear", lambda: None)()
+
+    monkeypatch.setenv("PATH", path_without_system_ffmpeg)
+    monkeypatch.delenv("TRANSLATE_FFMPEG", raising=False)
+    forget()
+    exe = ff.find_ffmpeg()
+    assert "imageio_ffmpeg" in exe and ff.find_ffprobe() is None, exe
+    yield exe
+    forget()  # PATH itself is restored by monkeypatch after this

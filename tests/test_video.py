@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import logging
+import shutil
 import subprocess
 from fractions import Fraction
 from pathlib import Path
@@ -10,7 +11,7 @@ import numpy as np
 import pytest
 
 from translate.errors import UserError
-from translate.video.ffmpeg import ffmpeg_error_line, find_ffmpeg
+from translate.video.ffmpeg import ffmpeg_error_line, ffmpeg_major_version, find_ffmpeg
 from translate.video.frames import StreamInfo
 from translate.video.probe import (
     info_from_ffmpeg_stderr,
@@ -62,10 +63,15 @@ def make_vfr(path: Path) -> Path:
     return path
 
 
-@pytest.fixture(params=["with-locator", "ffmpeg-only"])
+@pytest.fixture(params=["system", "system-ffmpeg-only", "imageio-ffmpeg"])
 def locator(request, monkeypatch):
-    """Run a test as is and with ffprobe hidden (only the ffmpeg binary is used)."""
-    if request.param == "ffmpeg-only":
+    """Run a test with the system ffmpeg and ffprobe, with the system ffmpeg alone (ffprobe hidden: the
+    ffprobe-free probe), and with the system binaries hidden (imageio-ffmpeg's ffmpeg alone, no ffprobe)."""
+    if request.param == "imageio-ffmpeg":
+        request.getfixturevalue("imageio_ffmpeg_only")
+    elif shutil.which("ffmpeg") is None:
+        pytest.skip("no system ffmpeg on PATH: the imageio-ffmpeg variant is this machine's only path")
+    elif request.param == "system-ffmpeg-only":
         import translate.video.probe as probing
 
         monkeypatch.setattr(probing, "find_ffprobe", lambda: None)
@@ -277,7 +283,10 @@ def test_one_frame_video(tmp_path, locator):
 def test_rotation_applied_once(tmp_path, locator):
     plain = make_clip(tmp_path / "plain.mp4", frames=3)
     rotated = tmp_path / "rot.mp4"
-    ff("-display_rotation", "90", "-i", str(plain), "-c", "copy", str(rotated))
+    if ffmpeg_major_version(FF) >= 6:
+        ff("-display_rotation", "90", "-i", str(plain), "-c", "copy", str(rotated))
+    else:  # ffmpeg 5 (Debian 12's) has no -display_rotation; its stream tag does the same
+        ff("-i", str(plain), "-c", "copy", "-metadata:s:v:0", "rotate=90", str(rotated))
     info = probe(rotated)
     assert (info.width, info.height) == (48, 64) and info.rotation in (90, 270)
     batch = next(iter(FrameReader(rotated)))

@@ -26,6 +26,7 @@ def chain(overwrite, quiet) -> None:
       translate chain read in.mp4 translate --model srgan write out.mp4
       translate chain --overwrite read in.mp4 --start 5 --end 10 translate --model srgan --tile 256 write --codec ffv1 out.mkv
       translate chain read in.mp4 faces translate --model runs/faceswap-alice-bob blend write out.mp4
+      translate chain read in.mp4 translate --model runs/cyclegan-h2z stabilize --strength 0.6 write out.mp4
     """
 
 
@@ -80,6 +81,14 @@ def faces_(landmarks, size, centering, face_index, alignments, device):
 def blend_(mask, colour, seamless):
     """Paste translated faces back into their frames."""
     return "blend", {"mask": mask, "colour": colour, "seamless": seamless}
+
+
+@chain.command("stabilize")
+@click.option("--strength", default=0.6, show_default=True, type=click.FloatRange(0, 1, max_open=True),
+              help="The most weight the warped previous output gets (0 = off).")
+def stabilize_(strength):
+    """Less flicker: blend the previous output, warped by the input's flow, where it is reliable (after translate)."""
+    return "stabilize", {"strength": strength}
 
 
 @chain.command("write")

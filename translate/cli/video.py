@@ -60,6 +60,10 @@ def echo_summary(summary: dict) -> None:
 @click.option("--no-audio", is_flag=True, help="Do not copy the source's audio.")
 @click.option("--overwrite", is_flag=True, help="Replace OUT if it exists.")
 @click.option("--quiet", "-q", is_flag=True, help="No progress bar.")
+@click.option("--temporal", is_flag=True, help="Less flicker: blend the previous output, warped by the input's optical "
+              "flow, into each frame where the flow is reliable (scene cuts reset it).")
+@click.option("--temporal-strength", "temporal_strength", default=0.6, show_default=True, type=click.FloatRange(0, 1, max_open=True),
+              help="--temporal: the most weight the warped previous output gets (0 = off).")
 @click.option("--faces", is_flag=True, help="Translate faces only: detect, align, translate the crop, blend it back.")
 @click.option("--face-index", "face_index", type=click.IntRange(0), metavar="N",
               help="--faces: only the face whose track id is N (ids as in `faces extract`'s alignments). Default: all.")
@@ -78,7 +82,7 @@ def echo_summary(summary: dict) -> None:
 @click.option("--centering", type=click.Choice(["legacy", "face", "head"]),
               help="--faces: crop framing. Default: the model's (else face). A face model refuses another one.")
 def video(input, model, output, direction, batch_size, tile, tile_pad, precision, device, start, end, codec, crf, preset,
-          no_audio, overwrite, quiet, faces, face_index, alignments, landmarks, mask, colour, seamless, face_size,
+          no_audio, overwrite, quiet, temporal, temporal_strength, faces, face_index, alignments, landmarks, mask, colour, seamless, face_size,
           centering) -> None:
     """Translate or upscale every frame of a video; frame rate, audio and colour are kept.
 
@@ -92,6 +96,7 @@ def video(input, model, output, direction, batch_size, tile, tile_pad, precision
       translate video in.mp4 --model runs/cyclegan-horses-zebras -o zebras.mp4 --start 10 --end 20
       translate video 4k.mp4 --model srgan --tile 256 --codec ffv1 -o big.mkv
       translate video alice.mp4 --faces --model runs/faceswap-alice-bob -o alice_as_bob.mp4
+      translate video in.mp4 --model runs/cyclegan-horses-zebras --temporal -o zebras.mp4   # less flicker
 
     With --faces, frames without a face are written unchanged and counted in the summary.
     """
@@ -100,7 +105,8 @@ def video(input, model, output, direction, batch_size, tile, tile_pad, precision
     warnings_to_stderr()
     opts = dict(input=input, model=model, output=output, direction=direction, batch_size=batch_size, tile=tile,
                 tile_pad=tile_pad, precision=precision, device=device, start=start, end=end, codec=codec, crf=crf,
-                preset=preset, no_audio=no_audio, overwrite=overwrite, faces=faces, face_index=face_index,
+                preset=preset, no_audio=no_audio, overwrite=overwrite, temporal=temporal,
+                temporal_strength=temporal_strength, faces=faces, face_index=face_index,
                 alignments=alignments, landmarks=landmarks, mask=mask, colour=colour, seamless=seamless,
                 face_size=face_size, centering=centering)
     if not faces:

@@ -73,6 +73,7 @@ def parse_chain_yaml(data: Any, source: str = "pipeline") -> ChainSpec:
             chain.append((str(name), dict(opts or {})))
         else:
             raise UserError(f"{source}: each stage is 'name' or 'name: {{options}}', got {entry!r}")
+    chain = _insert_temporal(chain, data.get("temporal") if isinstance(data, dict) else None, source)
     for name, opts in chain:
         builder_for(name)
         unknown = [k for k in opts if k not in stage_options(name)]
@@ -80,6 +81,20 @@ def parse_chain_yaml(data: Any, source: str = "pipeline") -> ChainSpec:
             raise UserError(f"{source}: stage '{name}' has no option {', '.join(map(repr, unknown))}; "
                             f"options: {', '.join(stage_options(name))}")
     return chain
+
+
+def _insert_temporal(chain: ChainSpec, temporal: Any, source: str) -> ChainSpec:
+    """The top-level ``temporal:`` key (true, or the stabilize stage's options) puts a stabilize stage right
+    after the last translate stage, as `translate video --temporal` does (before blend with faces)."""
+    if temporal is None or temporal is False:
+        return chain
+    if temporal is not True and not isinstance(temporal, dict):
+        raise UserError(f"{source}: 'temporal' is true, false or the stabilize options, e.g. {{strength: 0.6}}")
+    last = max((i for i, (name, _) in enumerate(chain) if name == "translate"), default=None)
+    if last is None:
+        raise UserError(f"{source}: 'temporal' needs a translate stage to follow")
+    options = dict(temporal) if isinstance(temporal, dict) else {}
+    return [*chain[:last + 1], ("stabilize", options), *chain[last + 1:]]
 
 
 def load_pipeline(path: str | Path, overrides: list[str] | None = None) -> ChainSpec:

@@ -11,6 +11,7 @@ from translate.errors import UserError
 from translate.provenance import provenance_tags, public_model_name
 from translate.video.frames import FrameBatch, Stage, StreamInfo
 from translate.video.reader import FrameReader
+from translate.video.temporal import build_stabilize_stage
 from translate.video.writer import FrameWriter
 
 # ---------------------------------------------------------------------------------------------- stages
@@ -19,7 +20,8 @@ from translate.video.writer import FrameWriter
 class TranslateStage(Stage):
     """Runs a Translator (translate.infer) on whole frames, or on face crops when the faces stage ran.
 
-    Whole frames: output size = input size x ``translator.scale``. Faces: for every frame with
+    Whole frames: output size = input size x ``translator.scale``; each frame's input stays in meta["source"]
+    (a view, no copy) for a stabilize stage after it (translate.video.temporal). Faces: for every frame with
     meta["faces"], each face's aligned "crop" is translated into its "translated" key; frames keep their size.
     """
 
@@ -54,6 +56,8 @@ class TranslateStage(Stage):
                 raise UserError("a faces stage ran before translate, but the chain was built for whole frames; "
                                 "use translate target=faces")
             out = batch.with_frames(self._run(batch.frames, batch))
+            for meta, source in zip(out.meta, batch.frames):
+                meta["source"] = source
         self.frames += len(batch)
         self.seconds += time.perf_counter() - t0
         return out
@@ -120,6 +124,7 @@ def build_writer(path: str, codec: str = "h264", crf: int = 18, preset: str = "m
 # name -> builder(**options) -> Stage. Sources and sinks are separate: `read` and `write`.
 STAGE_BUILDERS: dict[str, Callable[..., Stage]] = {
     "translate": build_translate_stage,
+    "stabilize": build_stabilize_stage,
 }
 SOURCE_BUILDERS: dict[str, Callable[..., FrameReader]] = {"read": build_reader}
 SINK_BUILDERS: dict[str, Callable[..., FrameWriter]] = {"write": build_writer}
