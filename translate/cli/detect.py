@@ -3,11 +3,17 @@ from __future__ import annotations
 
 import click
 
+from translate.cli.options import (
+    batch_size_option,
+    device_option,
+    model_option,
+    quiet_option,
+)
+
 
 @click.command("detect")
 @click.argument("inputs", nargs=-1, required=True, metavar="PATH...", type=click.Path())
-@click.option("--model", "-m", default="detector", show_default=True, metavar="MODEL",
-              help="Detect model: file, run folder or manifest name (the bundled 'detector' by default).")
+@model_option("Detect model: file, run folder or manifest name (the bundled 'detector' by default).", default="detector")
 @click.option("--every", default=1, show_default=True, type=click.IntRange(1), help="Score every N-th frame of videos.")
 @click.option("--faces", is_flag=True, help="Score face crops (1.3x box) where faces are found, else the whole frame.")
 @click.option("--landmarks", default="auto", show_default=True, type=click.Choice(["auto", "dlib", "fan"]),
@@ -15,9 +21,9 @@ import click
 @click.option("--json", "json_path", type=click.Path(dir_okay=False), help="Write the JSON report here.")
 @click.option("--plot", "plot_path", type=click.Path(dir_okay=False), help="Write a PNG of per-frame (or per-image) scores.")
 @click.option("--fail-on-fake", is_flag=True, help="Exit with code 3 when anything is flagged.")
-@click.option("--device", default="auto", show_default=True, help="auto, cpu, cuda, cuda:N or mps.")
-@click.option("--batch-size", default=16, show_default=True, type=click.IntRange(1), help="Crops per detector call.")
-@click.option("--quiet", "-q", is_flag=True, help="No progress bar.")
+@device_option()
+@batch_size_option(16, help="Crops per detector call.")
+@quiet_option()
 def detect(inputs, model, every, faces, landmarks, json_path, plot_path, fail_on_fake, device, batch_size, quiet) -> None:
     """Score images, folders and videos: probability that each is generated, and a verdict.
 
@@ -26,7 +32,9 @@ def detect(inputs, model, every, faces, landmarks, json_path, plot_path, fail_on
     theirs; else the mean). The verdict is "fake" when the score is above the model's calibrated threshold.
     A provenance tag written by translate is reported on its own line, but never changes the score.
 
-    Exit codes: 0 done, 1 an input could not be read, 3 something was flagged (with --fail-on-fake).
+    A file named here that cannot be read is one error line (the others are still scored); unreadable files
+    inside a folder are skipped with a warning. Exit codes: 0 done, 1 a named file could not be read (or
+    nothing could), 3 something was flagged (with --fail-on-fake).
 
     \b
     Examples:
@@ -42,17 +50,19 @@ def detect(inputs, model, every, faces, landmarks, json_path, plot_path, fail_on
         write_json_report,
     )
     from translate.detect.run import detect as run_detect
-    from translate.errors import FlaggedError, UserError
+    from translate.detect.run import named_file_outcome
+    from translate.errors import FlaggedError
 
     results, scorer = run_detect(inputs, model=model, every=every, faces=faces, landmarks=landmarks, device=device,
                                  batch_size=batch_size, progress=not quiet)
-    errors = [r for r in results if r.error is not None]
-    if len(errors) == len(results):
-        raise UserError(errors[0].error if len(errors) == 1 else
-                        f"none of the {len(errors)} files could be scored; first: {errors[0].path}: {errors[0].error}")
+    outcome = named_file_outcome(inputs, results)
+    for line in outcome.stderr_lines(nothing="nothing could be scored"):
+        click.echo(line, err=True)
+    if not outcome.done:
+        sys.exit(1)
     if not scorer.calibrated:
         click.echo(f"warning: model {scorer.facts()['name']} carries no calibration: threshold 0.5 on raw scores", err=True)
-    click.echo(format_table(results))
+    click.echo(format_table([r for r in results if r.error is None]))
     if json_path:
         write_json_report(json_path, results, scorer.facts())
         click.echo(f"wrote {json_path}", err=True)
@@ -62,6 +72,5 @@ def detect(inputs, model, every, faces, landmarks, json_path, plot_path, fail_on
     flagged = [r for r in results if r.verdict == "fake"]
     if fail_on_fake and flagged:
         raise FlaggedError(f"flagged as generated: {len(flagged)} of {len(results)} file(s)")
-    if errors:
-        click.echo(f"error: {len(errors)} of {len(results)} file(s) could not be scored (listed above)", err=True)
-        sys.exit(1)
+    if outcome.exit_code:
+        sys.exit(outcome.exit_code)

@@ -6,15 +6,17 @@ from __future__ import annotations
 
 import click
 
+from translate.cli.options import device_option, model_option, quiet_option
+
 
 @click.command("detector")
-@click.option("--model", "-m", default="detector", show_default=True, metavar="MODEL", help="Detect model: file, run folder or manifest name.")
+@model_option("Detect model: file, run folder or manifest name.", default="detector")
 @click.option("--real", "real", required=True, multiple=True, type=click.Path(), help="Folder of real images or videos (repeatable).")
 @click.option("--fake", "fake", required=True, multiple=True, type=click.Path(), help="Folder of generated ones (repeatable; each subfolder is its own row).")
 @click.option("--faces", is_flag=True, help="Score face crops where faces are found.")
 @click.option("--every", default=1, show_default=True, type=click.IntRange(1), help="Score every N-th frame of videos.")
-@click.option("--device", default="auto", show_default=True)
-@click.option("--quiet", "-q", is_flag=True, help="No progress bar.")
+@device_option()
+@quiet_option()
 def detector(model, real, fake, faces, every, device, quiet) -> None:
     """Measure a detector on labelled folders: one row per source folder, then all together.
 

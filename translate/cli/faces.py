@@ -2,8 +2,8 @@
 from __future__ import annotations
 
 import click
-from tqdm import tqdm
 
+from translate.cli.options import device_option, output_option, quiet_option
 from translate.faces.align import CENTERINGS
 from translate.faces.landmarks import BACKENDS
 
@@ -20,8 +20,7 @@ def faces() -> None:
 
 @faces.command("extract")
 @click.argument("source", type=click.Path(path_type=str))
-@click.option("-o", "--output", required=True, type=click.Path(path_type=str),
-              help="Folder for the aligned crops (PNG) and alignments.json.")
+@output_option("Folder for the aligned crops (PNG) and alignments.json.", folder=True, required=True)
 @click.option("--size", default=256, show_default=True, type=click.IntRange(16, 4096), help="Crop size in pixels.")
 @click.option("--every", default=1, show_default=True, type=click.IntRange(1), help="Use every N-th frame.")
 @click.option("--min-size", default=0, show_default=True, type=click.IntRange(0),
@@ -31,10 +30,11 @@ def faces() -> None:
 @click.option("--landmarks", "landmarks", default="auto", show_default=True, type=click.Choice(BACKENDS),
               help="Landmark backend: fan (face-alignment, needs its weights), dlib (offline), "
                    "auto (fan when its weights are at hand, else dlib).")
-@click.option("--device", default="auto", show_default=True, help="Device for the fan backend (cpu, cuda, auto).")
+@device_option("Device for the fan backend (cpu, cuda, auto).")
 @click.option("--no-smooth", is_flag=True, help="Do not smooth landmarks over time (videos).")
+@quiet_option()
 def extract(source: str, output: str, size: int, every: int, min_size: int, centering: str, landmarks: str,
-            device: str, no_smooth: bool) -> None:
+            device: str, no_smooth: bool, quiet: bool) -> None:
     """Extract aligned face crops and an alignments JSON from a VIDEO or a folder of images.
 
     Crops are named <frame>_<face id>.png; alignments.json holds each frame's boxes, 68 landmarks and
@@ -46,8 +46,9 @@ def extract(source: str, output: str, size: int, every: int, min_size: int, cent
       translate faces extract photos/ -o faces/bob --landmarks dlib
     """
     from translate.faces.extract import extract_faces
+    from translate.progress import progress_bar
 
-    with tqdm(desc="faces", unit="frame", disable=None) as bar:
+    with progress_bar(desc="faces", unit="frame", quiet=quiet) as bar:
         summary = extract_faces(source, output, size=size, every=every, min_size=min_size, centering=centering,
                                 landmarks=landmarks, device=device, smooth=not no_smooth, progress=bar.update)
     click.echo(f"landmarks: {summary['landmarks']}")

@@ -3,16 +3,17 @@ from __future__ import annotations
 
 import click
 
+from translate.cli.options import output_option, overwrite_option, quiet_option
 from translate.cli.video import echo_summary, warnings_to_stderr
 
 
 @click.command("run")
 @click.argument("pipeline", metavar="PIPELINE")
 @click.argument("input", metavar="IN", type=click.Path(dir_okay=False))
-@click.option("-o", "--output", required=True, metavar="OUT", type=click.Path(dir_okay=False), help="Output video.")
+@output_option("Output video.", required=True)
 @click.option("--set", "overrides", multiple=True, metavar="STAGE.OPTION=VALUE", help="Change an option of a stage (repeatable), e.g. translate.tile=256.")
-@click.option("--overwrite", is_flag=True, help="Replace OUT if it exists.")
-@click.option("--quiet", "-q", is_flag=True, help="No progress bar.")
+@overwrite_option("Replace OUT if it exists.")
+@quiet_option()
 def run(pipeline, input, output, overrides, overwrite, quiet) -> None:
     """Run PIPELINE (a YAML file, or a shipped one by name: upscale) over IN.
 

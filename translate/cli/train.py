@@ -7,7 +7,13 @@ from pathlib import Path
 
 import click
 
-from translate.cli.options import explicit_values
+from translate.cli.options import (
+    batch_size_option,
+    device_option,
+    explicit_values,
+    precision_option,
+    quiet_option,
+)
 
 # option name -> (config section, field). Sections: loop, data, model.
 LOOP_KEYS = ["name", "out", "steps", "epochs", "decay_epochs", "batch_size", "seed", "device", "precision", "workers",
@@ -25,16 +31,14 @@ def common_options(f):
         click.option("--preprocess", type=click.Choice(["resize_and_crop", "crop", "scale_width_and_crop", "resize", "none"]),
                      default="resize_and_crop", show_default=True, help="How images become crops."),
         click.option("--flip/--no-flip", default=True, show_default=True, help="Random horizontal flips."),
-        click.option("--batch-size", default=1, show_default=True, type=click.IntRange(1), help="Global batch size."),
+        batch_size_option(1, help="Global batch size."),
         click.option("--steps", type=click.IntRange(1), help="Total optimizer steps (half constant LR, half linear decay). Overrides --epochs."),
         click.option("--epochs", default=100, show_default=True, type=click.IntRange(0), help="Epochs at constant LR."),
         click.option("--decay-epochs", default=100, show_default=True, type=click.IntRange(0), help="Epochs of linear LR decay."),
         click.option("--lr", type=float, help="Adam learning rate (default: the method's)."),
         click.option("--seed", default=0, show_default=True, type=int),
-        click.option("--device", default="auto", show_default=True, help="auto, cpu, cuda, cuda:N or mps."),
-        click.option("--precision", default="auto", show_default=True, type=click.Choice(["auto", "fp32", "bf16", "fp16"]),
-                     help="auto: bf16/fp16 autocast where the hardware is faster with it, else fp32 with Winograd "
-                          "3x3 convs on CPU; fp32: the reference's plain arithmetic."),
+        device_option(),
+        precision_option(),
         click.option("--workers", default=2, show_default=True, type=click.IntRange(0), help="DataLoader worker processes."),
         click.option("--sample-every", default=500, show_default=True, type=click.IntRange(1), help="Steps between sample grids."),
         click.option("--save-every", default=1000, show_default=True, type=click.IntRange(1), help="Steps between checkpoints."),
@@ -44,6 +48,7 @@ def common_options(f):
         click.option("--tensorboard", is_flag=True, help="Also write TensorBoard events (needs the tensorboard package)."),
         click.option("--resume", is_flag=True, help="Continue the run named by --name/--out exactly where it stopped."),
         click.option("--init-from", "init_from", metavar="MODEL", help="Fine-tune: start from the weights of this model (file, run folder or name)."),
+        quiet_option(),
     ]
     for opt in reversed(opts):
         f = opt(f)
@@ -105,8 +110,9 @@ def launch(method_name: str, params: dict, ctx: click.Context) -> None:
     from translate.training import start_run
 
     resume = params.pop("resume", False)
+    quiet = params.pop("quiet", False)
     spec, explicit = build_spec(method_name, params, ctx)
-    code = start_run(spec, resume, explicit)
+    code = start_run(spec, resume, explicit, progress=not quiet)
     if code:
         sys.exit(code)
 

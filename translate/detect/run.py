@@ -4,8 +4,8 @@
 - A video is read with FrameReader; every ``every``-th frame is scored (frames 0, N, 2N, ...) and the
   per-frame scores are aggregated with the confident-frames rule (aggregate.py) into the video's score.
 - A folder contributes every image and video under it (recursive, sorted).
-A file that cannot be read becomes an error result (the others are still scored); a missing path or a
-folder with nothing to score is a UserError straight away. The provenance tag a file carries is read
+A file that cannot be read becomes an error result (the others are still scored; named_file_outcome applies the
+named-file rule to them); a missing path or a folder with nothing to score is a UserError straight away. The provenance tag a file carries is read
 and reported, never scored.
 """
 from __future__ import annotations
@@ -25,6 +25,7 @@ from translate.detect.report import (
 )
 from translate.detect.scorer import Scorer
 from translate.errors import UserError
+from translate.named_inputs import InputOutcome
 
 VIDEO_EXTS = {".mp4", ".m4v", ".mov", ".mkv", ".avi", ".webm", ".mpg", ".mpeg", ".ts", ".wmv", ".flv", ".3gp"}
 
@@ -112,11 +113,9 @@ def score_video_file(scorer: Scorer, path: Path, every: int = 1, faces: FaceFind
 def detect_files(files: list[Path], scorer: Scorer, every: int = 1, faces: FaceFinder | None = None,
                  progress: bool = False) -> list[FileResult]:
     """Score every file; unreadable ones become error results (message without the traceback)."""
-    bar = None
-    if progress:
-        from tqdm import tqdm
+    from translate.progress import progress_bar
 
-        bar = tqdm(total=len(files), unit="file", desc="detect", dynamic_ncols=True, leave=False)
+    bar = progress_bar(len(files), desc="detect", unit="file", quiet=not progress, leave=False)
     results = []
     try:
         for path in files:
@@ -128,12 +127,21 @@ def detect_files(files: list[Path], scorer: Scorer, every: int = 1, faces: FaceF
                     results.append(score_video_file(scorer, path, every, faces))
             except UserError as e:
                 results.append(error_result(path, kind, str(e)))
-            if bar is not None:
-                bar.update(1)
+            bar.update(1)
     finally:
-        if bar is not None:
-            bar.close()
+        bar.close()
     return results
+
+
+def named_file_outcome(inputs: Iterable[str | Path], results: list[FileResult]) -> InputOutcome:
+    """The named-file rule (translate.named_inputs) over ``results``: a file given as itself is named; one found
+    inside a given folder is not (it is skipped and counted)."""
+    named = {str(Path(item)) for item in inputs if Path(item).is_file()}
+    outcome = InputOutcome(done=sum(r.error is None for r in results))
+    for r in results:
+        if r.error is not None:
+            outcome.fail(r.path, r.error, named=r.path in named)
+    return outcome
 
 
 def detect(inputs: Iterable[str | Path], model: str = "detector", every: int = 1, faces: bool = False,

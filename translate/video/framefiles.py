@@ -133,9 +133,9 @@ def extract_frames(video: str | Path, out: str | Path, every: int = 1, fmt: str 
     save_kw = {"compress_level": 1} if fmt == "png" else {"quality": 95}
     try:
         if progress:
-            from tqdm import tqdm
+            from translate.progress import progress_bar
 
-            bar = tqdm(total=reader.expected_estimate, unit="frame", desc=out.name, dynamic_ncols=True)
+            bar = progress_bar(reader.expected_estimate, desc=out.name, unit="frame")
         with ThreadPoolExecutor(max_workers=2) as pool:
             pending = []
             for batch in reader:

@@ -105,9 +105,9 @@ class Runner:
             self.writer.open(info, self._tags())
             total = self.reader.expected_estimate
             if self.progress:
-                from tqdm import tqdm
+                from translate.progress import progress_bar
 
-                bar = tqdm(total=total, unit="frame", desc=Path(self.writer.path).name, dynamic_ncols=True, leave=True)
+                bar = progress_bar(total, desc=Path(self.writer.path).name, unit="frame")
             reader_thread = threading.Thread(target=self._read, args=(in_q, shared), name="translate-reader", daemon=True)
             writer_thread = threading.Thread(target=self._write, args=(out_q, shared, bar), name="translate-writer", daemon=True)
             reader_thread.start()

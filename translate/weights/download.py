@@ -13,9 +13,8 @@ import urllib.error
 from pathlib import Path
 from urllib.request import Request, urlopen
 
-from tqdm import tqdm
-
 from translate.errors import UserError
+from translate.progress import progress_bar
 from translate.weights.manifest import (
     Entry,
     env_weights_dirs,
@@ -67,8 +66,8 @@ def download_url(url: str, dest: str | Path, sha256: str = "", sha256_prefix: st
     try:
         with urlopen(Request(url, headers={"User-Agent": "translate"}), timeout=timeout) as response:
             total = int(response.headers.get("Content-Length") or 0) or None
-            with open(tmp, "wb") as f, tqdm(total=total, unit="B", unit_scale=True, unit_divisor=1024,
-                                            desc=dest.name, disable=not progress) as bar:
+            with open(tmp, "wb") as f, progress_bar(total, desc=dest.name, unit="B", quiet=not progress,
+                                                    unit_scale=True, unit_divisor=1024) as bar:
                 while chunk := response.read(_CHUNK):
                     f.write(chunk)
                     h.update(chunk)
