@@ -3,9 +3,16 @@ from __future__ import annotations
 
 import click
 
+from translate.cli.options import (
+    batch_size_option,
+    device_option,
+    model_option,
+    overwrite_option,
+    precision_option,
+    quiet_option,
+)
 from translate.cli.video import (
     CODECS,
-    PRECISIONS,
     PRESETS,
     echo_summary,
     translate_options,
@@ -14,8 +21,8 @@ from translate.cli.video import (
 
 
 @click.group("chain", chain=True)
-@click.option("--overwrite", is_flag=True, help="Replace OUT if it exists.")
-@click.option("--quiet", "-q", is_flag=True, help="No progress bar.")
+@overwrite_option("Replace OUT if it exists.")
+@quiet_option()
 def chain(overwrite, quiet) -> None:
     """Stream a video through stages given in order: read IN, then stages, then write OUT.
 
@@ -40,7 +47,7 @@ def run_stages(stages, overwrite, quiet) -> None:
 
 @chain.command("read")
 @click.argument("input", metavar="IN", type=click.Path(dir_okay=False))
-@click.option("--batch-size", default=4, show_default=True, type=click.IntRange(1), help="Frames per batch.")
+@batch_size_option(4, help="Frames per batch.")
 @click.option("--start", metavar="TIME", help="Start at this time (seconds or [HH:]MM:SS).")
 @click.option("--end", metavar="TIME", help="Stop at this time.")
 def read(input, batch_size, start, end):
@@ -49,11 +56,11 @@ def read(input, batch_size, start, end):
 
 
 @chain.command("translate")
-@click.option("--model", "-m", required=True, metavar="MODEL", help="Model file, run folder or manifest name.")
+@model_option()
 @click.option("--direction", type=click.Choice(["AtoB", "BtoA"]))
-@click.option("--device", default="auto", show_default=True)
-@click.option("--precision", default="auto", show_default=True, type=click.Choice(PRECISIONS))
-@click.option("--batch-size", default=4, show_default=True, type=click.IntRange(1))
+@device_option()
+@precision_option()
+@batch_size_option(4)
 @click.option("--tile", default=0, show_default=True, type=click.IntRange(0))
 @click.option("--tile-pad", default=10, show_default=True, type=click.IntRange(0))
 def translate_(model, direction, device, precision, batch_size, tile, tile_pad):
@@ -67,7 +74,7 @@ def translate_(model, direction, device, precision, batch_size, tile, tile_pad):
 @click.option("--centering", type=click.Choice(["legacy", "face", "head"]), help="Crop framing. Default: the model's.")
 @click.option("--face-index", "face_index", type=click.IntRange(0), help="Only the face with this track id.")
 @click.option("--alignments", type=click.Path(dir_okay=False), help="alignments.json from `faces extract` instead of detecting.")
-@click.option("--device", default="auto", show_default=True)
+@device_option()
 def faces_(landmarks, size, centering, face_index, alignments, device):
     """Find, track and align faces (translate then works on the crops)."""
     return "faces", {"landmarks": landmarks, "size": size, "centering": centering, "face_index": face_index,

@@ -5,13 +5,22 @@ import logging
 
 import click
 
+from translate.cli.options import (
+    PRECISIONS,  # noqa: F401 - re-exported for chain.py and later commands
+    batch_size_option,
+    device_option,
+    model_option,
+    output_option,
+    overwrite_option,
+    precision_option,
+    quiet_option,
+)
 from translate.video.command import (  # noqa: F401 - the chain lives in the library; re-exported for chain.py
     translate_options,
     video_chain,
     video_stages,
 )
 
-PRECISIONS = ["auto", "fp32", "bf16", "fp16"]
 CODECS = ["h264", "h264-lossless", "ffv1"]
 PRESETS = ["ultrafast", "superfast", "veryfast", "faster", "fast", "medium", "slow", "slower", "veryslow"]
 
@@ -44,22 +53,23 @@ def echo_summary(summary: dict) -> None:
 
 @click.command("video")
 @click.argument("input", metavar="IN", type=click.Path(dir_okay=False))
-@click.option("--model", "-m", required=True, metavar="MODEL", help="Model file, run folder or manifest name (see 'translate weights list').")
-@click.option("-o", "--output", required=True, metavar="OUT", type=click.Path(dir_okay=False), help="Output video (.mp4, .mov, .mkv).")
+@model_option()
+@output_option("Output video (.mp4, .mov, .mkv). Default: IN's name with the model's before the suffix "
+               "(in.srgan.mp4), beside IN.")
 @click.option("--direction", type=click.Choice(["AtoB", "BtoA"]), help="For two-generator models (CycleGAN, DiscoGAN, faceswap).")
-@click.option("--batch-size", default=4, show_default=True, type=click.IntRange(1), help="Frames per model call.")
+@batch_size_option(4, help="Frames per model call.")
 @click.option("--tile", default=0, show_default=True, type=click.IntRange(0), help="Run frames in overlapping tiles of N px (0 = whole frames); lets 4K fit in memory.")
 @click.option("--tile-pad", default=10, show_default=True, type=click.IntRange(0), help="Context pixels around each tile.")
-@click.option("--precision", default="auto", show_default=True, type=click.Choice(PRECISIONS))
-@click.option("--device", default="auto", show_default=True, help="auto, cpu, cuda, cuda:N or mps.")
+@precision_option()
+@device_option()
 @click.option("--start", metavar="TIME", help="Start at this time (seconds or [HH:]MM:SS[.ms]).")
 @click.option("--end", metavar="TIME", help="Stop at this time.")
 @click.option("--codec", default="h264", show_default=True, type=click.Choice(CODECS), help="h264 (4:2:0), h264-lossless (x264 qp 0, 4:4:4) or ffv1 (lossless RGB, .mkv).")
 @click.option("--crf", default=18, show_default=True, type=click.IntRange(0, 51), help="x264 quality (lower = better, larger).")
 @click.option("--preset", default="medium", show_default=True, type=click.Choice(PRESETS), help="x264 speed/size trade-off.")
 @click.option("--no-audio", is_flag=True, help="Do not copy the source's audio.")
-@click.option("--overwrite", is_flag=True, help="Replace OUT if it exists.")
-@click.option("--quiet", "-q", is_flag=True, help="No progress bar.")
+@overwrite_option("Replace OUT if it exists.")
+@quiet_option()
 @click.option("--temporal", is_flag=True, help="Less flicker: blend the previous output, warped by the input's optical "
               "flow, into each frame where the flow is reliable (scene cuts reset it).")
 @click.option("--temporal-strength", "temporal_strength", default=0.6, show_default=True, type=click.FloatRange(0, 1, max_open=True),
@@ -92,6 +102,7 @@ def video(input, model, output, direction, batch_size, tile, tile_pad, precision
 
     \b
     Examples:
+      translate video in.mp4 --model srgan                  # writes in.srgan.mp4
       translate video in.mp4 --model srgan -o out.mp4
       translate video in.mp4 --model runs/cyclegan-horses-zebras -o zebras.mp4 --start 10 --end 20
       translate video 4k.mp4 --model srgan --tile 256 --codec ffv1 -o big.mkv
@@ -100,9 +111,11 @@ def video(input, model, output, direction, batch_size, tile, tile_pad, precision
 
     With --faces, frames without a face are written unchanged and counted in the summary.
     """
+    from translate.output_names import default_video_output
     from translate.video.runner import run_chain
 
     warnings_to_stderr()
+    output = output or str(default_video_output(input, model, codec))
     opts = dict(input=input, model=model, output=output, direction=direction, batch_size=batch_size, tile=tile,
                 tile_pad=tile_pad, precision=precision, device=device, start=start, end=end, codec=codec, crf=crf,
                 preset=preset, no_audio=no_audio, overwrite=overwrite, temporal=temporal,
