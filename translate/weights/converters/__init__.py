@@ -30,3 +30,4 @@ def register(name: str) -> Callable[[Converter], Converter]:
 from translate.weights.converters import plain  # noqa: E402,F401  copy, onnx, py-bytes
 from translate.weights.converters import keras_srgan  # noqa: E402,F401  Keras SRResNet / SRGAN h5
 from translate.weights.converters import inception_fid  # noqa: E402,F401  FID Inception TorchScript archive (tensors only)
+from translate.weights.converters import st_lpips  # noqa: E402,F401  ST-LPIPS VGG state dict (weights_only)
