@@ -8,7 +8,9 @@ from __future__ import annotations
 
 import logging
 import shutil
-from collections.abc import Callable
+import signal
+import threading
+from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
 
 log = logging.getLogger("translate.cleanup")
@@ -35,3 +37,32 @@ def remove_partial(path: str | Path | None) -> None:
             path.unlink(missing_ok=True)
 
     quietly(_remove, what=f"removing {path}")
+
+
+class StopOnInterrupt:
+    """The first Ctrl-C (SIGINT) ends ``iterate`` after the item in hand, so the loop can save what it has;
+    a second one interrupts at once. The handler is installed only while iterating, in the main thread."""
+
+    def __init__(self) -> None:
+        self.requested = False
+
+    def _handle(self, signum, frame) -> None:
+        if self.requested:
+            raise KeyboardInterrupt
+        self.requested = True
+
+    def iterate(self, items: Iterable) -> Iterator:
+        """``items`` until Ctrl-C; the source is closed (a reader: its ffmpeg stopped) when the loop ends."""
+        main = threading.current_thread() is threading.main_thread()
+        previous = signal.signal(signal.SIGINT, self._handle) if main else None
+        try:
+            for item in items:
+                yield item
+                if self.requested:
+                    return
+        finally:
+            if main:
+                signal.signal(signal.SIGINT, previous)
+            close = getattr(items, "close", None)
+            if close is not None:
+                quietly(close, what="closing the interrupted source")
