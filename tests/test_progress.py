@@ -31,3 +31,4 @@ def test_terminal_redraws_and_quiet_is_silent():
         bar.update(50)
         bar.set_postfix({"loss": 1.0})
     assert quiet.getvalue() == ""
+    assert list(progress_bar(3, quiet=True, iterable=iter("abc"))) == ["a", "b", "c"]  # wraps an iterable too

@@ -44,18 +44,18 @@ def is_terminal(stream: TextIO) -> bool:
 
 
 def progress_bar(total: int | None = None, desc: str | None = None, unit: str = "it", quiet: bool = False,
-                 initial: int = 0, leave: bool = True, stream: TextIO | None = None, **options) -> tqdm:
+                 initial: int = 0, leave: bool = True, stream: TextIO | None = None, iterable=None, **options) -> tqdm:
     """A tqdm bar on ``stream`` (stderr by default): redrawn in place on a terminal, plain lines otherwise.
 
     ``quiet`` gives a disabled bar, so callers use the same object either way (update, set_postfix, close).
-    ``options`` go to tqdm as they are (unit_scale, unit_divisor for byte counts).
+    ``iterable``: iterate over the bar to step it. ``options`` go to tqdm as they are (unit_scale, unit_divisor).
     """
     stream = stream if stream is not None else sys.stderr
     if quiet:
-        return tqdm(total=total, initial=initial, disable=True)
+        return tqdm(iterable, total=total, initial=initial, disable=True)
     if is_terminal(stream):
-        return tqdm(total=total, initial=initial, desc=desc, unit=unit, leave=leave, file=stream, dynamic_ncols=True,
+        return tqdm(iterable, total=total, initial=initial, desc=desc, unit=unit, leave=leave, file=stream, dynamic_ncols=True,
                     **options)
-    return tqdm(total=total, initial=initial, desc=desc or "progress", unit=unit, leave=True, file=_PlainLines(stream),
+    return tqdm(iterable, total=total, initial=initial, desc=desc or "progress", unit=unit, leave=True, file=_PlainLines(stream),
                 mininterval=PLAIN_INTERVAL_S, maxinterval=PLAIN_INTERVAL_S * 2, ascii=True,
                 bar_format=PLAIN_FORMAT if total else PLAIN_FORMAT_NO_TOTAL, **options)

@@ -13,12 +13,12 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 
 import numpy as np
-from tqdm import tqdm
 
 from translate.data.images import list_images, load_rgb
 from translate.errors import UserError
 from translate.eval.fid import fid_from_features, inception_features, load_fid_inception
 from translate.eval.kid import KID_SUBSET_SIZE, KID_SUBSETS, kernel_inception_distance
+from translate.progress import progress_bar
 
 FEATURE_DIM = 2048
 PROTOCOL = "Inception-v3 (TF 2015-12-05) pool features, 2048-d, 299 px bilinear resize"
@@ -69,7 +69,7 @@ def _translated(translator, paths: list[Path]) -> Iterator[np.ndarray]:
 
 
 def _progress(items: Iterable, total: int, desc: str, quiet: bool) -> Iterable:
-    return tqdm(items, total=total, desc=desc, unit="img", disable=quiet, dynamic_ncols=True)
+    return progress_bar(total, desc=desc, unit="img", quiet=quiet, iterable=items)
 
 
 def evaluate_fid(model, data: str | Path, target: str | Path, direction: str | None = None, device: str = "auto",
