@@ -9,10 +9,12 @@ from collections.abc import Callable
 
 from torch import nn
 
+from translate.nets.hed import VGG16HED
 from translate.nets.inception import FIDInception
 from translate.nets.lpips import STLPIPS
 
 FEATURE_NETS: dict[str, Callable[..., nn.Module]] = {
     "fid_inception": FIDInception,
     "st_lpips_vgg": STLPIPS,
+    "vgg16_hed": VGG16HED,
 }
