@@ -174,7 +174,7 @@ def _tasks_for(job: Job, model_path: str, config: BatchConfig, ours: dict[str, s
             chunks = []  # the whole-video task reports the problem
         if len(chunks) > 1:
             return [Task(**{**base, "output": str(split.chunk_path(output, job.key, c.index)), "overwrite": True},
-                         start=c.start, end=c.end, part=c.index, expected_frames=c.frames) for c in chunks]
+                         start=c.start, part=c.index, expected_frames=c.frames) for c in chunks]
     return [Task(**base, output=str(output))]
 
 

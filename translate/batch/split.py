@@ -1,9 +1,10 @@
 """`--split-long SECONDS`: one long video as chunks cut at keyframes, translated in parallel, joined losslessly.
 
 Cuts are chosen from the probed keyframes only (a packet scan, nothing decoded): the first keyframe at least
-SECONDS after the previous cut. A chunk is read with FrameReader's start/end set half a frame before its
-first frame and half a frame before the next chunk's first frame, so rounding can neither drop nor repeat a
-frame at a cut; each chunk knows how many frames it must give. The chunks (encoded alike, no audio) are
+SECONDS after the previous cut. A chunk is read from half a frame before its first frame (ffmpeg's accurate
+seek drops the decoded frames before that time, so rounding can neither drop nor repeat a frame at a cut) and
+stops after exactly its number of frames (-frames:v: ffmpeg's -t cuts by packet time, which with B-frames lets
+one frame of the next chunk in). The chunks (encoded alike, no audio) are
 joined with ffmpeg's concat demuxer without re-encoding; the source's audio is muxed once at the end; the
 result is checked to hold exactly the source's frame count before it is renamed into place.
 """
@@ -17,14 +18,29 @@ from pathlib import Path
 from translate.errors import UserError
 from translate.video.ffmpeg import ffmpeg_error_line, find_ffmpeg
 from translate.video.probe import probe, probe_audio
+from translate.video.reader import FrameReader
 from translate.video.writer import audio_plan, output_container, temporary_path
+
+CONTAINER_TAGS = {"major_brand", "minor_version", "compatible_brands", "encoder"}  # the muxer writes its own
+
+
+class ChunkReader(FrameReader):
+    """A FrameReader from ``start`` that stops after exactly ``frames`` frames."""
+
+    def __init__(self, path: str | Path, frames: int, batch_size: int = 4, start: float | None = None):
+        super().__init__(path, batch_size=batch_size, start=start)
+        self.frames = int(frames)
+        self.expected_estimate = self.frames
+
+    def command(self) -> list[str]:
+        cmd = super().command()  # ... output options, then the output (the pipe) last
+        return [*cmd[:-1], "-frames:v", str(self.frames), cmd[-1]]
 
 
 @dataclass(frozen=True)
 class Chunk:
     index: int
     start: float | None  # seconds from the first frame; None: from the beginning
-    end: float | None  # None: to the end
     frames: int
 
 
@@ -71,7 +87,7 @@ def plan_chunks(pts: list[int], keys: list[int], time_base: Fraction, seconds: f
             return None
         return float((Fraction(pts[i - 1] + pts[i], 2) - first) * time_base)
 
-    return [Chunk(n, before(a), before(b), b - a) for n, (a, b) in enumerate(zip(cuts, cuts[1:]))]
+    return [Chunk(n, before(a), b - a) for n, (a, b) in enumerate(zip(cuts, cuts[1:]))]
 
 
 def chunks_for(path: str | Path, seconds: float) -> list[Chunk]:
@@ -99,7 +115,10 @@ def join_chunks(parts: list[Path], source: str | Path, output: Path, keep_audio:
            "-i", str(listing)]
     if audio_codec:
         cmd += ["-i", str(source)]
-    cmd += ["-map", "0:v:0", "-c:v", "copy", "-map_metadata", "0"]
+    cmd += ["-map", "0:v:0", "-c:v", "copy"]
+    for key, value in probe(parts[0]).tags.items():  # the provenance tags every chunk carries
+        if key not in CONTAINER_TAGS:
+            cmd += ["-metadata", f"{key}={value}"]
     audio = "none"
     if audio_codec:
         plan = audio_plan(container, audio_codec)

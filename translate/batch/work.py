@@ -35,8 +35,7 @@ class Task:
     options: dict[str, Any]
     model_path: str
     overwrite: bool = False
-    start: float | None = None  # a chunk of a long video: [start, end) in seconds, no audio
-    end: float | None = None
+    start: float | None = None  # a chunk of a long video: expected_frames frames from start (seconds), no audio
     part: int | None = None
     expected_frames: int | None = None
     detect: dict[str, Any] | None = None  # {"model": ..., "every": ...}: score the output, store the verdict
@@ -70,7 +69,7 @@ def chain_options(task: Task) -> dict[str, Any]:
     opts = {**task.options, "input": task.input, "output": task.output, "model": task.model_path,
             "overwrite": task.overwrite}
     if task.part is not None:
-        opts.update(start=task.start, end=task.end, no_audio=True)
+        opts.update(start=None, end=None, no_audio=True)
     return opts
 
 
@@ -79,6 +78,10 @@ def run_video(task: Task, report: Report | None) -> dict[str, Any]:
     from translate.video.runner import build_runner
 
     runner = build_runner(video_chain(chain_options(task)), progress=False)
+    if task.part is not None:
+        from translate.batch.split import ChunkReader
+
+        runner.reader = ChunkReader(task.input, task.expected_frames, task.options.get("batch_size", 4), task.start)
     if report is not None:
         runner.writer = _CountingWriter(runner.writer, report)
     summary = runner.run()
