@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import contextlib
+import os
 
 import torch
 
@@ -45,12 +46,26 @@ def cpu_name() -> str:
     return platform.processor()
 
 
-def cpu_supports_bf16() -> bool:
-    """True on CPUs with native bf16 (AVX512-BF16 / AMX), where bf16 autocast is actually faster."""
+# Forces what `--precision auto` picks on CPU: 1 = bf16 autocast, 0 = fp32 (+ Winograd), unset = ask oneDNN.
+CPU_BF16_ENV = "TRANSLATE_CPU_BF16"
+
+
+def cpu_has_native_bf16() -> bool:
+    """What the hardware says: native bf16 (AVX512-BF16 / AMX), where bf16 autocast is actually faster."""
     try:
         return bool(torch.ops.mkldnn._is_mkldnn_bf16_supported())
     except Exception:
         return False
+
+
+def cpu_supports_bf16() -> bool:
+    """Whether `auto` uses bf16 on CPU: ``$TRANSLATE_CPU_BF16`` (0 or 1) when set, else the hardware's answer."""
+    forced = os.environ.get(CPU_BF16_ENV, "").strip()
+    if forced in ("0", "1"):
+        return forced == "1"
+    if forced:
+        raise UserError(f"{CPU_BF16_ENV}={forced!r}: use 0 (fp32 + Winograd), 1 (bf16 autocast) or leave it unset")
+    return cpu_has_native_bf16()
 
 
 def resolve_precision(precision: str, device: torch.device) -> torch.dtype | None:
