@@ -1,7 +1,7 @@
 """Assemble README.md from the section files under docs/ (one file per topic, in reading order)."""
 from pathlib import Path
 
-SECTIONS = ["README-core.md", "README-video.md", "README-sr-discogan.md", "README-faces.md", "README-weights.md",
+SECTIONS = ["README-core.md", "README-video.md", "README-batch.md", "README-sr-discogan.md", "README-faces.md", "README-weights.md",
             "README-detector.md", "README-performance.md", "README-dev.md"]
 
 root = Path(__file__).resolve().parents[1]
