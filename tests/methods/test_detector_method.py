@@ -50,7 +50,7 @@ def trained(tmp_path_factory):
     root = tmp_path_factory.mktemp("det")
     real, fake = make_sets(root)
     loop = LoopConfig(name="det", out=str(root / "runs"), steps=50, batch_size=16, workers=0, sample_every=1000,
-                      save_every=1000, log_every=10, seed=1)
+                      save_every=1000, log_every=10, seed=1, precision="fp32")
     data = DataConfig(a=str(real), b=str(fake), size=32, load_size=32, preprocess="crop", val_split=0.25)
     model = DetectorConfig(width=8, n_blocks=2, spectrum_bins=16, spectrum_hidden=16, lr=3e-3, fpr=0.05)
     try:

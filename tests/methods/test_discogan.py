@@ -26,7 +26,7 @@ def test_learns_the_known_mapping(tmp_path):
     write_images(tmp_path / "B", [swap_red_blue(im) for im in images(32, 64, seed=2)], "b")
     spec = RunSpec("discogan",
                    LoopConfig(name="d", out=str(tmp_path / "runs"), steps=100, batch_size=8, workers=0, seed=0,
-                              sample_every=10**6, save_every=10**6, log_every=20),
+                              sample_every=10**6, save_every=10**6, log_every=20, precision="fp32"),
                    DataConfig(a=str(tmp_path / "A"), b=str(tmp_path / "B"), size=64, load_size=64, preprocess="resize"),
                    DiscoGANConfig(ngf=8, ndf=8, rate_switch_step=20, lr=1e-3))
     assert start_run(spec, resume=False) == 0
@@ -38,7 +38,7 @@ def test_learns_the_known_mapping(tmp_path):
 
     held_out = np.stack(images(8, 64, seed=77))
     target = np.stack([swap_red_blue(im) for im in held_out]).astype(np.float64)
-    out = Translator(tmp_path / "runs" / "d", direction="AtoB", device="cpu")(held_out).astype(np.float64)
+    out = Translator(tmp_path / "runs" / "d", direction="AtoB", device="cpu", precision="fp32")(held_out).astype(np.float64)
     mapped, identity = np.mean((out - target) ** 2), np.mean((held_out - target) ** 2)
     assert mapped < 0.5 * identity, (mapped, identity)
 
