@@ -46,7 +46,7 @@ def spec(folders, out, steps, pretrain, **model) -> RunSpec:
     cfg = dict(scale=4, netG="srvgg", nf=16, n_blocks=4, ndf=8, pretrain_steps=pretrain, content_loss="pixel", lr=2e-3)
     cfg.update(model)
     return RunSpec("srgan", LoopConfig(name="r", out=str(out), steps=steps, batch_size=8, workers=0, seed=0,
-                                       sample_every=10**6, save_every=10**6, log_every=1),
+                                       sample_every=10**6, save_every=10**6, log_every=1, precision="fp32"),
                    DataConfig(data=str(folders / "train"), size=48, scale=4), SRGANConfig(**cfg))
 
 
