@@ -13,11 +13,14 @@ import numpy as np
 import pytest
 from conftest import translate_cli
 
+import translate.weights
 from translate.errors import UserError
 from translate.video.ffmpeg import find_ffmpeg
 from translate.video.frames import StreamInfo
 from translate.video.reader import FrameReader
 from translate.video.writer import FrameWriter
+
+BUNDLED_SR = Path(translate.weights.__file__).with_name("srgan-x4.safetensors")  # offline, 0.46 MB
 
 
 def make_clip(path: Path, frames: int = 6) -> Path:
@@ -105,7 +108,7 @@ def test_failure_at_each_step_leaves_nothing_running_or_written(tmp_path, clip, 
     src.write_bytes(clip.read_bytes())
     threads_before = live_threads()
     INJECTIONS[step](monkeypatch)
-    code, out, err = translate_cli(capsys, "video", str(src), "--model", "srgan", "-o", str(tmp_path / "out.mp4"),
+    code, out, err = translate_cli(capsys, "video", str(src), "--model", str(BUNDLED_SR), "-o", str(tmp_path / "out.mp4"),
                                    "--batch-size", "2", "--precision", "fp32", "--device", "cpu", "--quiet")
     lines = [line for line in err.splitlines() if line.strip()]
     assert code == 1 and len(lines) == 1 and lines[0].startswith("error: ") and EXPECTED[step] in lines[0], (step, err)
@@ -119,7 +122,7 @@ def test_output_under_an_existing_file_is_one_error_line(tmp_path, clip, capsys,
     """The known case: the writer's error stands; removing the temporary file under file.txt fails quietly."""
     (tmp_path / "file.txt").write_text("keep me")
     with caplog.at_level(logging.DEBUG, logger="translate.cleanup"):
-        code, _, err = translate_cli(capsys, "video", str(clip), "--model", "srgan", "-q",
+        code, _, err = translate_cli(capsys, "video", str(clip), "--model", str(BUNDLED_SR), "-q",
                                      "-o", str(tmp_path / "file.txt" / "out.mp4"))
     assert code == 1 and err.count("\n") == 1 and err.startswith("error: ") and "file.txt is a file" in err, err
     assert "Traceback" not in err

@@ -14,7 +14,8 @@ import numpy as np
 from PIL import Image, PngImagePlugin
 
 from translate._version import __version__
-from translate.errors import UserError
+from translate.cleanup import remove_partial
+from translate.errors import UserError, ensure_folder
 
 KEYS = ("translate_version", "translate_model", "translate_model_sha256")
 _EXIF_IMAGE_DESCRIPTION = 0x010E
@@ -85,13 +86,13 @@ def save_image_with_provenance(path: str | Path, rgb_uint8: np.ndarray, tags: di
             kwargs["quality"] = quality
     else:
         raise UserError(f"{path}: unsupported image type '{suffix}'; use .png, .jpg, .webp or .tif")
-    path.parent.mkdir(parents=True, exist_ok=True)
+    ensure_folder(path.parent)
     tmp = _tmp_sibling(path)
     try:
         img.save(tmp, format=fmt, **kwargs)
         os.replace(tmp, path)
     except BaseException:
-        tmp.unlink(missing_ok=True)
+        remove_partial(tmp)
         raise
     return path
 

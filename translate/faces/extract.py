@@ -62,7 +62,7 @@ def read_alignments(path: str | Path) -> dict:
             for face in f["faces"]:
                 if np.asarray(face["landmarks"], float).shape != (68, 2):
                     raise ValueError("landmarks must be 68 (x, y) pairs")
-    except (OSError, ValueError, KeyError, TypeError) as e:
+    except (OSError, ValueError, KeyError, TypeError, OverflowError, RecursionError) as e:
         raise UserError(f"{path} is not a valid alignments file ({e}): re-run `translate faces extract`") from None
     return data
 

@@ -31,7 +31,7 @@ def _parse_value(text: str) -> Any:
 
     try:
         return yaml.safe_load(text)
-    except yaml.YAMLError:
+    except (yaml.YAMLError, ValueError, RecursionError):  # ValueError: a date that does not exist (2001-02-30)
         return text
 
 
@@ -104,6 +104,6 @@ def load_pipeline(path: str | Path, overrides: list[str] | None = None) -> Chain
     path = find_pipeline(path)
     try:
         data = yaml.safe_load(path.read_text())
-    except (yaml.YAMLError, UnicodeDecodeError) as e:
-        raise UserError(f"{path}: not valid YAML ({str(e).splitlines()[0]})") from None
+    except (yaml.YAMLError, UnicodeDecodeError, ValueError, RecursionError) as e:
+        raise UserError(f"{path}: not valid YAML ({(str(e).splitlines() or [type(e).__name__])[0]})") from None
     return apply_overrides(parse_chain_yaml(data, str(path)), list(overrides or []))

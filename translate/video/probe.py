@@ -41,7 +41,7 @@ def parse_rate(text: str | None) -> Fraction | None:
             value = Fraction(text)
     except (ValueError, ZeroDivisionError):
         return None
-    return value if value > 0 else None
+    return value if 0 < value < 10**9 else None  # above that it is junk (and no longer a float)
 
 
 def standard_rate(value: Fraction | float) -> Fraction | None:
@@ -209,9 +209,10 @@ def info_from_ffmpeg_stderr(text: str, path: str | None = None) -> StreamInfo:
                 audio_line = s
         elif in_video:
             m = re.search(r"rotation of (-?[\d.]+) degrees", s, re.IGNORECASE)
-            if m:
-                rotation = int(round(-float(m.group(1)))) % 360
-            m = re.match(r"rotate\s*:\s*(-?\d+)", s)
+            degrees = _float(m.group(1)) if m else None
+            if degrees is not None and abs(degrees) < 1e6:
+                rotation = int(round(-degrees)) % 360
+            m = re.match(r"rotate\s*:\s*(-?\d{1,9})\b", s)
             if m and not rotation:
                 rotation = int(m.group(1)) % 360
     # container tags: the "Metadata:" block right under "Input #0"
@@ -233,7 +234,7 @@ def info_from_ffmpeg_stderr(text: str, path: str | None = None) -> StreamInfo:
     width = height = 0
     fps = tbr = None
     for part in parts[1:]:
-        m = re.match(r"^(\d+)x(\d+)\b", part)
+        m = re.match(r"^(\d{1,9})x(\d{1,9})\b", part)
         if m and not width:
             width, height = int(m.group(1)), int(m.group(2))
             continue
@@ -260,10 +261,11 @@ def info_from_ffmpeg_stderr(text: str, path: str | None = None) -> StreamInfo:
     rate = fps or tbr
     if rate is None:
         raise UserError(f"{path}: the frame rate is unknown; the file is damaged")
-    m = re.search(r"Duration: (\d+):(\d+):([\d.]+)", text)
-    duration = int(m.group(1)) * 3600 + int(m.group(2)) * 60 + float(m.group(3)) if m else None
+    m = re.search(r"Duration: (\d{1,9}):(\d{1,9}):([\d.]+)", text)
+    seconds = _float(m.group(3)) if m else None
+    duration = int(m.group(1)) * 3600 + int(m.group(2)) * 60 + seconds if seconds is not None else None
     m = re.search(r"Duration:.*?start: (-?[\d.]+)", text)
-    start = float(m.group(1)) if m else 0.0
+    start = (_float(m.group(1)) if m else None) or 0.0
     m = re.search(r"Input #\d+, ([^ ]+), from", text)
     container = m.group(1).rstrip(",") if m else None
     audio_codec = sample_rate = channels = None
@@ -271,7 +273,7 @@ def info_from_ffmpeg_stderr(text: str, path: str | None = None) -> StreamInfo:
         aparts = _split_top(audio_line.split(": Audio:", 1)[1])
         audio_codec = aparts[0].split()[0] if aparts else None
         for part in aparts[1:]:
-            m = re.match(r"^(\d+) Hz", part)
+            m = re.match(r"^(\d{1,9}) Hz", part)
             if m:
                 sample_rate = int(m.group(1))
             channels = channels or {"mono": 1, "stereo": 2, "5.1": 6, "5.1(side)": 6, "7.1": 8}.get(part)

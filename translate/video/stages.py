@@ -170,4 +170,19 @@ def call_builder(name: str, options: dict[str, Any]) -> Any:
                and p.kind in (p.POSITIONAL_OR_KEYWORD, p.KEYWORD_ONLY)]
     if missing:
         raise UserError(f"stage '{name}' needs {', '.join(missing)}")
+    for key, value in options.items():
+        _check_option_type(name, key, value, params[key].default)
     return builder(**options)
+
+
+def _check_option_type(stage: str, key: str, value: Any, default: Any) -> None:
+    """A YAML or --set value of the wrong kind (batch_size: many) is refused here, not deep in a stage."""
+    if value is None or default is None or default is inspect.Parameter.empty:
+        return
+    number = isinstance(value, (int, float)) and not isinstance(value, bool)
+    kinds = {bool: ("true or false", isinstance(value, bool)),
+             int: ("a whole number", number and isinstance(value, int)),
+             float: ("a number", number)}
+    kind, ok = kinds.get(type(default), ("", True))
+    if not ok:
+        raise UserError(f"stage '{stage}': option {key} must be {kind}, got {value!r}")

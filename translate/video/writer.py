@@ -11,7 +11,7 @@ import numpy as np
 import ffmpeg  # ffmpeg-python builds the command line
 
 from translate.cleanup import remove_partial
-from translate.errors import UserError
+from translate.errors import UserError, ensure_folder
 from translate.video.ffmpeg import (
     PIPE_SIZE,
     _grow_pipe,
@@ -147,13 +147,7 @@ class FrameWriter:
     def open(self, info: StreamInfo, tags: dict[str, str] | None = None) -> None:
         if self.path.exists() and not self.overwrite:
             raise UserError(f"{self.path} exists; pass --overwrite to replace it")
-        blocking = next((p for p in self.path.parents if p.exists() and not p.is_dir()), None)
-        if blocking is not None:
-            raise UserError(f"{blocking} is a file, not a folder: choose an output path that is not under it")
-        try:
-            self.path.parent.mkdir(parents=True, exist_ok=True)
-        except OSError as e:
-            raise UserError(f"cannot create the folder {self.path.parent}: {e.strerror}") from None
+        ensure_folder(self.path.parent)
         if not os.access(self.path.parent, os.W_OK):
             raise UserError(f"{self.path.parent} is not writable")
         self.info = info

@@ -160,7 +160,13 @@ def parse_manifest(path: Path) -> list[Entry]:
     models = data.get("models", {})
     if not isinstance(models, dict):
         raise UserError(f"{path}: 'models' must be a table of [models.NAME] blocks")
-    return [_entry(path, name, block) for name, block in models.items()]
+    entries = []
+    for name, block in models.items():
+        try:
+            entries.append(_entry(path, name, block))
+        except (TypeError, ValueError, AttributeError) as e:  # a value of the wrong kind (aliases = true, file = 3)
+            raise UserError(f"{path} [models.{name}]: a value has the wrong type ({e})") from None
+    return entries
 
 
 def _entry(path: Path, name: str, block: dict) -> Entry:
