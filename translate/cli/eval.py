@@ -16,25 +16,29 @@ def eval_group() -> None:
 
 @eval_group.command("sr")
 @click.option("--model", "-m", required=True, metavar="MODEL", help="Super-resolution model: file, run folder or name (e.g. srgan).")
-@click.option("--data", required=True, type=click.Path(), help="Folder of high-resolution images; LR inputs are made by bicubic downscaling.")
+@click.option("--data", required=True, type=click.Path(), help="Folder of high-resolution images; LR inputs are made by bicubic downscaling unless --lr is given.")
+@click.option("--lr", "lr_dir", type=click.Path(), default=None,
+              help="Folder of the LR inputs paired with --data by file name (same name, or HR swapped for LR: "
+                   "img_001_SRF_4_HR.png / img_001_SRF_4_LR.png); may be the --data folder itself.")
 @click.option("--scale", type=int, help="Check that the model up-scales by this factor (default: the model's).")
 @click.option("--device", default="auto", show_default=True)
 @click.option("--tile", default=0, show_default=True, type=click.IntRange(0), help="Tile size for large images (0 = whole image).")
-def sr(model: str, data: str, scale: int | None, device: str, tile: int) -> None:
+def sr(model: str, data: str, lr_dir: str | None, scale: int | None, device: str, tile: int) -> None:
     """PSNR and SSIM of MODEL and of bicubic, side by side, then one JSON line.
 
-    Each image is cropped to a multiple of the scale, downscaled by antialiased bicubic (PIL), and up-scaled
-    by the model and by bicubic. Scores are on the Y channel of YCbCr with `scale` pixels cropped from each
-    border (the SR literature's convention), in fp32.
+    Each image is cropped to a multiple of the scale; its LR input is the benchmark's own (--lr) or made by
+    antialiased bicubic (PIL). The LR is up-scaled by the model and by bicubic. Scores are on the Y channel
+    of YCbCr with `scale` pixels cropped from each border (the SR literature's convention), in fp32.
 
     \b
     Example:
       translate eval sr --model srgan --data Set14/
+      translate eval sr --model srresnet --data BSD100/ --lr BSD100/   # img_*_HR.png beside img_*_LR.png
       translate eval sr --model runs/srgan-photos --data photos/val --scale 4
     """
     from translate.eval.sr import evaluate_sr, json_line
 
-    result = evaluate_sr(model, data, scale=scale, device=device, tile=tile)
+    result = evaluate_sr(model, data, scale=scale, device=device, tile=tile, lr_dir=lr_dir)
     click.echo(result.table())
     for note in result.skipped:
         click.echo(f"skipped {note}", err=True)

@@ -1,12 +1,18 @@
 """Evaluate a super-resolution model against bicubic, as SR papers report it.
 
-Each HR image is cropped to a multiple of the scale, downscaled with antialiased bicubic (PIL, as in
-training), then up-scaled by the model and by bicubic; PSNR and SSIM are measured on the Y channel with
-``scale`` pixels cropped from every border (translate.eval.metrics.sr_psnr_ssim).
+Each HR image is cropped to a multiple of the scale and its LR input is either given (``lr_dir``: the
+benchmark's own HR/LR pairs, as Set5/Set14/BSD100 ship them) or made by antialiased bicubic (PIL, as in
+training). The LR is up-scaled by the model and by bicubic; PSNR and SSIM are measured on the Y channel
+with ``scale`` pixels cropped from every border (translate.eval.metrics.sr_psnr_ssim).
+
+Pairs are matched by file name: the LR of ``x.png`` is ``lr_dir/x.png``, or the same name with its ``HR``
+token swapped for ``LR`` (``img_001_SRF_4_HR.png`` -> ``img_001_SRF_4_LR.png``), so HR and LR may also share
+one folder.
 """
 from __future__ import annotations
 
 import json
+import re
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
@@ -36,6 +42,7 @@ class SREval:
     scale: int
     images: list[ImageScore] = field(default_factory=list)
     skipped: list[str] = field(default_factory=list)
+    lr_source: str = ""  # the folder of given LR images; "" when the LR was made by bicubic downscaling
 
     def mean(self, key: str) -> float:
         return float(np.mean([getattr(s, key) for s in self.images]))
@@ -47,6 +54,7 @@ class SREval:
                 "bicubic_psnr": round(self.mean("bicubic_psnr"), 4), "bicubic_ssim": round(self.mean("bicubic_ssim"), 5),
                 "psnr_gain_db": round(self.mean("psnr") - self.mean("bicubic_psnr"), 4),
                 "metric": f"Y channel, {self.scale} px border cropped",
+                "lr": self.lr_source or "bicubic downscale of HR (PIL, antialiased)",
                 "per_image": [{k: (round(v, 5) if isinstance(v, float) else v) for k, v in asdict(s).items()} for s in self.images],
                 "skipped": self.skipped}
 
@@ -63,9 +71,44 @@ class SREval:
         return "\n".join(lines)
 
 
-def score_image(translator, hr: np.ndarray, scale: int) -> tuple[float, float, float, float]:
-    """(psnr, ssim, bicubic psnr, bicubic ssim) of one HR uint8 image (already a multiple of scale)."""
-    lr = bicubic_downscale(hr, scale)
+_HR_TOKEN = re.compile(r"(?<![A-Za-z])(HR|hr)(?![A-Za-z])")
+_LR_TOKEN = re.compile(r"(?<![A-Za-z])(LR|lr)(?![A-Za-z])")
+
+
+def lr_name(hr_name: str) -> str:
+    """The LR partner's file name by the benchmarks' convention: the HR token swapped for LR ("" if none)."""
+    if not _HR_TOKEN.search(hr_name):
+        return ""
+    return _HR_TOKEN.sub(lambda m: "LR" if m.group(1) == "HR" else "lr", hr_name)
+
+
+def pair_hr_lr(hr_dir: str | Path, lr_dir: str | Path) -> tuple[list[tuple[Path, Path]], list[str]]:
+    """(HR, LR) pairs by file name (same name, or HR swapped for LR), and notes on HR images left unpaired."""
+    hr_dir, lr_dir = Path(hr_dir), Path(lr_dir)
+    lr_paths = list_images(lr_dir, "LR")
+    by_rel = {p.relative_to(lr_dir).as_posix(): p for p in lr_paths}
+    same_folder = hr_dir.resolve() == lr_dir.resolve()
+    pairs, unpaired = [], []
+    for hr in list_images(hr_dir, "HR"):
+        rel = hr.relative_to(hr_dir).as_posix()
+        if same_folder and _LR_TOKEN.search(hr.name) and not _HR_TOKEN.search(hr.name):
+            continue  # an LR image beside its HR
+        swapped = str(Path(rel).with_name(lr_name(hr.name))) if lr_name(hr.name) else ""
+        lr = (None if same_folder else by_rel.get(rel)) or by_rel.get(swapped)
+        if lr is None:
+            unpaired.append(f"{rel}: no LR partner ({' or '.join(n for n in (rel if not same_folder else '', swapped) if n) or 'no HR token in its name'}) in {lr_dir}")
+        else:
+            pairs.append((hr, lr))
+    if not pairs:
+        raise UserError(f"no HR image in {hr_dir} has an LR partner in {lr_dir} (same file name, or HR swapped for LR "
+                        "as in img_001_HR.png / img_001_LR.png)")
+    return pairs, unpaired
+
+
+def score_image(translator, hr: np.ndarray, scale: int, lr: np.ndarray | None = None) -> tuple[float, float, float, float]:
+    """(psnr, ssim, bicubic psnr, bicubic ssim) of one HR uint8 image (already a multiple of scale); the LR input
+    is ``lr`` when given, else the bicubic downscale of ``hr``."""
+    lr = bicubic_downscale(hr, scale) if lr is None else lr
     sr = translator(lr)
     bic = bicubic_upscale(lr, scale)
     p, s = sr_psnr_ssim(sr, hr, scale)
@@ -74,8 +117,10 @@ def score_image(translator, hr: np.ndarray, scale: int) -> tuple[float, float, f
 
 
 def evaluate_sr(model, paths: list[Path] | str | Path, scale: int | None = None, device: str = "auto",
-                tile: int = 0, precision: str = "fp32", names: list[str] | None = None) -> SREval:
-    """Scores of ``model`` (a path, run folder, name or Translator) on the HR images ``paths`` (or a folder)."""
+                tile: int = 0, precision: str = "fp32", names: list[str] | None = None,
+                lr_dir: str | Path | None = None) -> SREval:
+    """Scores of ``model`` (a path, run folder, name or Translator) on the HR images ``paths`` (or a folder);
+    with ``lr_dir`` (``paths`` then a folder) on the HR/LR pairs matched by pair_hr_lr."""
     from translate.infer import Translator
 
     translator = model if isinstance(model, Translator) else Translator(model, device=device, precision=precision,
@@ -85,21 +130,36 @@ def evaluate_sr(model, paths: list[Path] | str | Path, scale: int | None = None,
     if scale is not None and scale != translator.scale:
         raise UserError(f"--scale {scale}: {translator.model_name} up-scales x{translator.scale}; drop --scale or pick another model")
     scale = translator.scale
-    if isinstance(paths, (str, Path)):
-        paths = list_images(paths, "HR")
     result = SREval(model=translator.model_name, sha256=translator.model_sha256, scale=scale)
+    if lr_dir is not None:
+        if not isinstance(paths, (str, Path)):
+            raise ValueError("lr_dir needs the HR folder, not a list of paths")
+        pairs, result.skipped = pair_hr_lr(paths, lr_dir)
+        result.lr_source = str(lr_dir)
+        paths, lrs = [hr for hr, _ in pairs], [lr for _, lr in pairs]
+    elif isinstance(paths, (str, Path)):
+        paths, lrs = list_images(paths, "HR"), []
+    else:
+        lrs = []
     min_side = SSIM_WINDOW + 2 * scale
     for i, path in enumerate(paths):
         name = names[i] if names else Path(path).name
         try:
             hr = crop_to_multiple(load_rgb(path), scale)
+            lr = load_rgb(lrs[i]) if lrs else None
         except UserError as e:
             result.skipped.append(f"{name}: {e}")
             continue
         if min(hr.shape[:2]) < min_side:
             result.skipped.append(f"{name}: smaller than {min_side} px")
             continue
-        p, s, bp, bs = score_image(translator, hr, scale)
+        if lr is not None:
+            hr = hr[: lr.shape[0] * scale, : lr.shape[1] * scale]
+            if hr.shape[:2] != (lr.shape[0] * scale, lr.shape[1] * scale):
+                result.skipped.append(f"{name}: its LR {Path(lrs[i]).name} is {lr.shape[1]}x{lr.shape[0]}, not 1/{scale} "
+                                      f"of {hr.shape[1]}x{hr.shape[0]}")
+                continue
+        p, s, bp, bs = score_image(translator, hr, scale, lr)
         result.images.append(ImageScore(name, hr.shape[1], hr.shape[0], p, s, bp, bs))
     if not result.images:
         raise UserError(f"no image could be evaluated ({'; '.join(result.skipped) or 'none given'})")

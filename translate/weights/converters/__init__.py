@@ -31,4 +31,5 @@ from translate.weights.converters import plain  # noqa: E402,F401  copy, onnx, p
 from translate.weights.converters import keras_srgan  # noqa: E402,F401  Keras SRResNet / SRGAN h5
 from translate.weights.converters import inception_fid  # noqa: E402,F401  FID Inception TorchScript archive (tensors only)
 from translate.weights.converters import st_lpips  # noqa: E402,F401  ST-LPIPS VGG state dict (weights_only)
+from translate.weights.converters import ncnn_rrdb  # noqa: E402,F401  Real-ESRGAN ncnn .param/.bin
 from translate.weights.converters import vgg16_hed  # noqa: E402,F401  VGG16-HED Keras h5 (h5py)
