@@ -114,6 +114,8 @@ def data(tmp_path_factory) -> Path:
 
 
 M = str(BUNDLED_SR)
+BATCH_REPORTS_A_TABLE = ("batch reports a failed input in its table and jobs.jsonl (exit 1), not as one error: line, "
+                         "and leaves jobs.jsonl behind: for the batch owner to decide")
 # (id, argv with {d} = the data folder and {o} = an empty output folder, what the error line must name)
 CASES = [
     # images
@@ -176,6 +178,12 @@ CASES = [
                           "--out", "{o}/runs"], "steps"),
     ("eval-sr-empty-folder", ["eval", "sr", "-m", M, "--data", "{d}/emptydir"], "emptydir"),
     ("eval-sr-unreadable-image", ["eval", "sr", "-m", M, "--data", "{d}/dir_notimage"], "notimage.png"),
+    # many inputs, the web page
+    pytest.param("batch-missing-input", ["batch", "{d}/missing.mp4", "-m", M, "-o", "{o}/batch", "-q"], "missing.mp4",
+                 id="batch-missing-input", marks=pytest.mark.xfail(strict=True, reason=BATCH_REPORTS_A_TABLE)),
+    pytest.param("batch-text-video", ["batch", "{d}/text.mp4", "-m", M, "-o", "{o}/batch", "-q"], "text.mp4",
+                 id="batch-text-video", marks=pytest.mark.xfail(strict=True, reason=BATCH_REPORTS_A_TABLE)),
+    ("ui-out-is-a-file", ["ui", "--out", "{d}/file.txt"], "file.txt"),
 ]
 ISSUE_12_POINT_4 = {"apply-empty-image", "apply-truncated-image", "apply-not-an-image", "apply-decompression-bomb",
                     "detect-empty-image", "detect-not-an-image"}
@@ -206,10 +214,9 @@ def fresh_warning_handler():
     yield
 
 
-@pytest.mark.parametrize("case", CASES, ids=[c[0] for c in CASES])
-def test_bad_input_gives_one_error_line_and_leaves_nothing(case, data, tmp_path, capsys, isolated_weight_dirs,
-                                                           one_torch_thread):
-    name, argv, names = case
+@pytest.mark.parametrize("name, argv, names", [pytest.param(*c, id=c[0]) if type(c) is tuple else c for c in CASES])
+def test_bad_input_gives_one_error_line_and_leaves_nothing(name, argv, names, data, tmp_path, capsys,
+                                                           isolated_weight_dirs, one_torch_thread):
     out = tmp_path / "out_here"
     out.mkdir()
     before = tree(data, tmp_path)
