@@ -103,7 +103,7 @@ def test_detect_stores_the_verdict(tmp_path, capsys, model):
 
 def test_list_file_and_ctrl_c_keeps_finished_outputs_only(tmp_path, model):
     short = make_clip(tmp_path / "short.mp4", frames=4, audio=False)
-    long = make_clip(tmp_path / "long.mp4", frames=600, size="128x96", audio=False)
+    long = make_clip(tmp_path / "long.mp4", frames=300, size="128x96", audio=False)
     (tmp_path / "todo.txt").write_text("# one path per line\nshort.mp4\n\nlong.mp4\n")
     out = tmp_path / "out"
     cmd = [sys.executable, "-m", "translate", "batch", f"@{tmp_path / 'todo.txt'}", "--model", str(model), "-o", str(out),

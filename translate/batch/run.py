@@ -94,13 +94,7 @@ class _Batch:
         self.bar = None
 
     def open_bar(self, total_frames: int) -> None:
-        try:
-            from translate.progress import progress_bar
-        except ImportError:  # TODO(H7): drop once translate/progress.py is committed
-            from tqdm import tqdm
-
-            def progress_bar(total=None, desc=None, unit="it", quiet=False):
-                return tqdm(total=total, desc=desc, unit=unit, disable=quiet, dynamic_ncols=True)
+        from translate.progress import progress_bar
 
         self.bar = progress_bar(total=total_frames or None, desc="batch", unit="frame", quiet=not self.config.progress)
         self._postfix()
