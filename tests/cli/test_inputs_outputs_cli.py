@@ -53,7 +53,7 @@ def bad_files(folder: Path) -> dict[str, Path]:
     return {name: folder / name for name in ("empty.png", "truncated.png", "notanimage.jpg", "bomb.png")}
 
 
-def test_video_without_o_writes_beside_the_input_named_after_the_model(tmp_path, capsys, run_model):
+def test_video_without_o_writes_beside_the_input_named_after_the_model(tmp_path, capsys, run_model, one_torch_thread):
     src = make_clip(tmp_path / "in.mp4", frames=3, audio=False, size="32x24")
     code, out, err = translate_cli(capsys, "video", str(src), "--model", str(run_model), "-q", "--device", "cpu")
     assert code == 0, err
@@ -64,7 +64,7 @@ def test_video_without_o_writes_beside_the_input_named_after_the_model(tmp_path,
     assert code == 1 and "--overwrite" in err and written.read_bytes() == before  # the default never replaces
 
 
-def test_apply_without_o_writes_beside_each_input(tmp_path, capsys, run_model):
+def test_apply_without_o_writes_beside_each_input(tmp_path, capsys, run_model, one_torch_thread):
     one = photo(tmp_path / "photo.jpg")
     photo(tmp_path / "photos" / "sub" / "a.png", 2)
     code, out, err = translate_cli(capsys, "apply", str(one), str(tmp_path / "photos"), "--model", str(run_model),
@@ -83,7 +83,7 @@ def test_frames_extract_without_o(tmp_path, capsys):
     assert len(list((tmp_path / "in.frames").glob("frame_*.png"))) == 3 and str(tmp_path / "in.frames") in out
 
 
-def test_apply_one_error_line_per_unreadable_named_file(tmp_path, capsys, run_model):
+def test_apply_one_error_line_per_unreadable_named_file(tmp_path, capsys, run_model, one_torch_thread):
     bad = bad_files(tmp_path / "bad")
     good = photo(tmp_path / "good.png")
     out_dir = tmp_path / "out"
@@ -117,7 +117,7 @@ def detector(tmp_path_factory):
     return tiny_detector(tmp_path_factory.mktemp("det") / "det.safetensors")
 
 
-def test_detect_one_error_line_per_unreadable_named_file(tmp_path, capsys, detector):
+def test_detect_one_error_line_per_unreadable_named_file(tmp_path, capsys, detector, one_torch_thread):
     bad = bad_files(tmp_path / "bad")
     good = photo(tmp_path / "good.png")
     code, out, err = translate_cli(capsys, "detect", str(good), *map(str, bad.values()), "--model", str(detector), "-q")
@@ -129,17 +129,17 @@ def test_detect_one_error_line_per_unreadable_named_file(tmp_path, capsys, detec
     assert code == 1 and out == "" and err.startswith("error: ") and "bomb.png" in err and len(err.splitlines()) == 1
 
 
-def test_detect_progress_in_a_log_is_a_few_plain_lines(tmp_path, capsys, detector):
-    for i in range(24):
+def test_detect_progress_in_a_log_is_a_few_plain_lines(tmp_path, capsys, detector, one_torch_thread):
+    for i in range(40):
         photo(tmp_path / "many" / f"p{i:03d}.png", i, size=(16, 16))
     code, out, err = translate_cli(capsys, "detect", str(tmp_path / "many"), "--model", str(detector))  # no -q
-    assert code == 0 and len(out.splitlines()) == 25
+    assert code == 0 and len(out.splitlines()) == 41
     assert "\r" not in err
     progress = [line for line in err.splitlines() if line.startswith("detect:")]
-    assert 1 <= len(progress) <= 6 and progress[-1].startswith("detect: 24/24"), err
+    assert 1 <= len(progress) <= 6 and progress[-1].startswith("detect: 40/40"), err
 
 
-def test_detect_clip_as_typed(tmp_path, capsys, monkeypatch):
+def test_detect_clip_as_typed(tmp_path, capsys, monkeypatch, one_torch_thread):
     """`translate detect clip.mp4`: the bundled detector, no other option."""
     make_clip(tmp_path / "clip.mp4", frames=4, audio=False, size="64x48")
     monkeypatch.chdir(tmp_path)
