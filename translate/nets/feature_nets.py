@@ -9,6 +9,7 @@ from collections.abc import Callable
 
 from torch import nn
 
+from translate.nets.efficientnet import EfficientNetLite0
 from translate.nets.hed import VGG16HED
 from translate.nets.inception import FIDInception
 from translate.nets.lpips import STLPIPS
@@ -17,4 +18,5 @@ FEATURE_NETS: dict[str, Callable[..., nn.Module]] = {
     "fid_inception": FIDInception,
     "st_lpips_vgg": STLPIPS,
     "vgg16_hed": VGG16HED,
+    "efficientnet_lite0": EfficientNetLite0,
 }

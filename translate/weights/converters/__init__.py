@@ -33,3 +33,4 @@ from translate.weights.converters import inception_fid  # noqa: E402,F401  FID I
 from translate.weights.converters import st_lpips  # noqa: E402,F401  ST-LPIPS VGG state dict (weights_only)
 from translate.weights.converters import ncnn_rrdb  # noqa: E402,F401  Real-ESRGAN ncnn .param/.bin
 from translate.weights.converters import vgg16_hed  # noqa: E402,F401  VGG16-HED Keras h5 (h5py)
+from translate.weights.converters import efficientnet_lite0  # noqa: E402,F401  EfficientNet-Lite0 state dict
