@@ -166,3 +166,12 @@ def test_train_cyclegan_as_typed(tmp_path, capsys, monkeypatch):
     assert progress is True
     code, _, err = translate_cli(capsys, "train", "cyclegan", "--a", "horses", "--b", "zebras", "-q")
     assert code == 0 and started[-1][1] is False
+
+
+@pytest.mark.parametrize("command", [
+    ["train", "cyclegan"], ["train", "pix2pix"], ["train", "srgan"], ["train", "discogan"], ["train", "faceswap"],
+    ["train", "detector"], ["apply"], ["video"], ["frames", "extract"], ["frames", "encode"], ["chain"], ["run"],
+    ["detect"], ["faces", "extract"], ["eval", "detector"], ["weights", "fetch"]])
+def test_every_command_with_a_progress_bar_takes_quiet(capsys, command):
+    code, out, _ = translate_cli(capsys, *command, "--help")
+    assert code == 0 and "-q, --quiet" in out

