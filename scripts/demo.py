@@ -2,7 +2,8 @@
 
 Makes a 2-second clip with audio from a photo that ships inside scikit-image (windows panned across it and
 down-scaled by area, never up-scaled, so the source carries no up-sampling trace), upscales it x4 with the
-bundled `srgan` model through `translate video`, then asks the bundled detector about both files.
+paper-grade `srgan` model (SRGAN x4 trained on DIV2K; `make setup` fetched it, else it is fetched on first use)
+through `translate video`, then asks the bundled detector about both files.
 """
 from __future__ import annotations
 
@@ -37,7 +38,7 @@ def make_tone(path: Path, seconds: float, rate: int = 44100) -> None:
 
 
 def make_clip(path: Path) -> None:
-    photo = data.chelsea()  # 300 x 451 RGB; held out of the bundled upscaler's training photos
+    photo = data.chelsea()  # 300 x 451 RGB; not in DIV2K, nor in the bundled srgan-tiny's training photos
     h, w = photo.shape[:2]
     ww, wh = WINDOW
     frames = []

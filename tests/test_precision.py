@@ -51,8 +51,8 @@ def test_auto_on_a_cpu_without_bf16_is_fp32_with_winograd_and_matches_plain_fp32
 def test_auto_on_a_bf16_cpu_is_bf16_autocast_close_to_fp32(tmp_path, monkeypatch):
     monkeypatch.setenv("TRANSLATE_CPU_BF16", "1")  # what auto picks on CPUs with native bf16, forced on every CPU
     x = photo(32)[None]  # tiny: bf16 is emulated (10x slower) on CPUs without it
-    fp32 = Translator("srgan", device="cpu", precision="fp32")
-    auto = Translator("srgan", device="cpu", precision="auto")
+    fp32 = Translator("srgan-tiny", device="cpu", precision="fp32")
+    auto = Translator("srgan-tiny", device="cpu", precision="auto")
     assert fp32.compute == "fp32" and auto.compute == "bfloat16" and auto.amp_dtype == torch.bfloat16
     assert psnr(auto(x)[0], fp32(x)[0]) > 40
 
