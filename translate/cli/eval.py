@@ -23,8 +23,10 @@ def eval_group() -> None:
 @click.option("--scale", type=int, help="Check that the model up-scales by this factor (default: the model's).")
 @click.option("--device", default="auto", show_default=True)
 @click.option("--tile", default=0, show_default=True, type=click.IntRange(0), help="Tile size for large images (0 = whole image).")
-def sr(model: str, data: str, lr_dir: str | None, scale: int | None, device: str, tile: int) -> None:
-    """PSNR and SSIM of MODEL and of bicubic, side by side, then one JSON line.
+@click.option("--lpips", "lpips_mode", default="auto", show_default=True, type=click.Choice(["auto", "on", "off"]),
+              help="ST-LPIPS beside PSNR/SSIM: auto = when st-lpips-vgg is already fetched, on = fetch it on first use (59 MB), off.")
+def sr(model: str, data: str, lr_dir: str | None, scale: int | None, device: str, tile: int, lpips_mode: str) -> None:
+    """PSNR and SSIM of MODEL and of bicubic, side by side (and ST-LPIPS, labelled so), then one JSON line.
 
     Each image is cropped to a multiple of the scale; its LR input is the benchmark's own (--lr) or made by
     antialiased bicubic (PIL). The LR is up-scaled by the model and by bicubic. Scores are on the Y channel
@@ -36,9 +38,12 @@ def sr(model: str, data: str, lr_dir: str | None, scale: int | None, device: str
       translate eval sr --model srresnet --data BSD100/ --lr BSD100/   # img_*_HR.png beside img_*_LR.png
       translate eval sr --model runs/srgan-photos --data photos/val --scale 4
     """
+    from translate.device import resolve_device
+    from translate.eval.lpips import st_lpips_for
     from translate.eval.sr import evaluate_sr, json_line
 
-    result = evaluate_sr(model, data, scale=scale, device=device, tile=tile, lr_dir=lr_dir)
+    lpips, note = st_lpips_for(lpips_mode, resolve_device(device))
+    result = evaluate_sr(model, data, scale=scale, device=device, tile=tile, lr_dir=lr_dir, lpips=lpips, lpips_note=note)
     click.echo(result.table())
     for note in result.skipped:
         click.echo(f"skipped {note}", err=True)

@@ -36,3 +36,17 @@ def st_lpips(net: nn.Module, a: np.ndarray, b: np.ndarray) -> float:
         raise ValueError(f"images differ in shape: {a.shape} vs {b.shape}")
     device = next(net.parameters()).device
     return float(net(_to_input(a, device), _to_input(b, device))[0])
+
+
+LPIPS_MODES = ("auto", "on", "off")
+
+
+def st_lpips_for(mode: str, device: torch.device | str = "cpu") -> tuple[nn.Module | None, str]:
+    """(the ST-LPIPS net or None, a note when it is not used): ``on`` fetches it on first use, ``auto`` uses it
+    only when it is already on this machine, ``off`` never."""
+    if mode == "off":
+        return None, ""
+    if mode == "auto" and not st_lpips_is_local():
+        return None, (f"ST-LPIPS not computed: {ST_LPIPS_WEIGHTS} is not on this machine; fetch it once with "
+                      f"'translate weights fetch {ST_LPIPS_WEIGHTS}' (59 MB) or pass --lpips on")
+    return load_st_lpips(device), ""

@@ -3,7 +3,9 @@
 Each HR image is cropped to a multiple of the scale and its LR input is either given (``lr_dir``: the
 benchmark's own HR/LR pairs, as Set5/Set14/BSD100 ship them) or made by antialiased bicubic (PIL, as in
 training). The LR is up-scaled by the model and by bicubic; PSNR and SSIM are measured on the Y channel
-with ``scale`` pixels cropped from every border (translate.eval.metrics.sr_psnr_ssim).
+with ``scale`` pixels cropped from every border (translate.eval.metrics.sr_psnr_ssim). With an ST-LPIPS net
+(translate.eval.lpips), the ST-LPIPS distance of each output to its HR (RGB, same border cropped; lower is
+better) is reported beside them, labelled so.
 
 Pairs are matched by file name: the LR of ``x.png`` is ``lr_dir/x.png``, or the same name with its ``HR``
 token swapped for ``LR`` (``img_001_SRF_4_HR.png`` -> ``img_001_SRF_4_LR.png``), so HR and LR may also share
@@ -21,6 +23,8 @@ import numpy as np
 from translate.data.images import list_images, load_rgb
 from translate.data.sr import bicubic_downscale, bicubic_upscale, crop_to_multiple
 from translate.errors import UserError
+from translate.eval.lpips import LABEL as LPIPS_LABEL
+from translate.eval.lpips import st_lpips
 from translate.eval.metrics import SSIM_WINDOW, sr_psnr_ssim
 
 
@@ -33,6 +37,8 @@ class ImageScore:
     ssim: float
     bicubic_psnr: float
     bicubic_ssim: float
+    st_lpips: float | None = None
+    bicubic_st_lpips: float | None = None
 
 
 @dataclass
@@ -43,6 +49,11 @@ class SREval:
     images: list[ImageScore] = field(default_factory=list)
     skipped: list[str] = field(default_factory=list)
     lr_source: str = ""  # the folder of given LR images; "" when the LR was made by bicubic downscaling
+    lpips_note: str = ""  # why ST-LPIPS was not computed ("" when it was, or was turned off)
+
+    @property
+    def has_lpips(self) -> bool:
+        return bool(self.images) and all(s.st_lpips is not None for s in self.images)
 
     def mean(self, key: str) -> float:
         return float(np.mean([getattr(s, key) for s in self.images]))
@@ -55,20 +66,28 @@ class SREval:
                 "psnr_gain_db": round(self.mean("psnr") - self.mean("bicubic_psnr"), 4),
                 "metric": f"Y channel, {self.scale} px border cropped",
                 "lr": self.lr_source or "bicubic downscale of HR (PIL, antialiased)",
+                **({"st_lpips": round(self.mean("st_lpips"), 5), "bicubic_st_lpips": round(self.mean("bicubic_st_lpips"), 5),
+                    "st_lpips_metric": f"{LPIPS_LABEL}, RGB, {self.scale} px border cropped"} if self.has_lpips
+                   else {"st_lpips_note": self.lpips_note} if self.lpips_note else {}),
                 "per_image": [{k: (round(v, 5) if isinstance(v, float) else v) for k, v in asdict(s).items()} for s in self.images],
                 "skipped": self.skipped}
 
     def table(self) -> str:
         name_w = max([len("image"), len("mean")] + [len(s.image) for s in self.images])
-        head = f"{'image':<{name_w}}  {'size':>9}  {'PSNR':>7}  {'bicubic':>7}  {'gain':>6}  {'SSIM':>6}  {'bicubic':>7}"
-        lines = [f"{self.model} x{self.scale}: PSNR (dB) / SSIM on Y, {self.scale} px border cropped", head, "-" * len(head)]
+        lp = self.has_lpips
+        head = (f"{'image':<{name_w}}  {'size':>9}  {'PSNR':>7}  {'bicubic':>7}  {'gain':>6}  {'SSIM':>6}  {'bicubic':>7}"
+                + (f"  {'ST-LPIPS':>8}  {'bicubic':>7}" if lp else ""))
+        title = f"{self.model} x{self.scale}: PSNR (dB) / SSIM on Y" + (" / ST-LPIPS on RGB (lower is better)" if lp else "")
+        lines = [f"{title}, {self.scale} px border cropped", head, "-" * len(head)]
         for s in self.images:
             lines.append(f"{s.image:<{name_w}}  {f'{s.width}x{s.height}':>9}  {s.psnr:7.2f}  {s.bicubic_psnr:7.2f}  "
-                         f"{s.psnr - s.bicubic_psnr:+6.2f}  {s.ssim:6.4f}  {s.bicubic_ssim:7.4f}")
+                         f"{s.psnr - s.bicubic_psnr:+6.2f}  {s.ssim:6.4f}  {s.bicubic_ssim:7.4f}"
+                         + (f"  {s.st_lpips:8.4f}  {s.bicubic_st_lpips:7.4f}" if lp else ""))
         lines.append("-" * len(head))
         lines.append(f"{'mean':<{name_w}}  {'':>9}  {self.mean('psnr'):7.2f}  {self.mean('bicubic_psnr'):7.2f}  "
-                     f"{self.mean('psnr') - self.mean('bicubic_psnr'):+6.2f}  {self.mean('ssim'):6.4f}  {self.mean('bicubic_ssim'):7.4f}")
-        return "\n".join(lines)
+                     f"{self.mean('psnr') - self.mean('bicubic_psnr'):+6.2f}  {self.mean('ssim'):6.4f}  {self.mean('bicubic_ssim'):7.4f}"
+                     + (f"  {self.mean('st_lpips'):8.4f}  {self.mean('bicubic_st_lpips'):7.4f}" if lp else ""))
+        return "\n".join(lines + ([self.lpips_note] if self.lpips_note else []))
 
 
 _HR_TOKEN = re.compile(r"(?<![A-Za-z])(HR|hr)(?![A-Za-z])")
@@ -105,22 +124,28 @@ def pair_hr_lr(hr_dir: str | Path, lr_dir: str | Path) -> tuple[list[tuple[Path,
     return pairs, unpaired
 
 
-def score_image(translator, hr: np.ndarray, scale: int, lr: np.ndarray | None = None) -> tuple[float, float, float, float]:
-    """(psnr, ssim, bicubic psnr, bicubic ssim) of one HR uint8 image (already a multiple of scale); the LR input
-    is ``lr`` when given, else the bicubic downscale of ``hr``."""
+def score_image(translator, hr: np.ndarray, scale: int, lr: np.ndarray | None = None,
+                lpips=None) -> tuple[float, float, float, float, float | None, float | None]:
+    """(psnr, ssim, bicubic psnr, bicubic ssim, ST-LPIPS, bicubic ST-LPIPS) of one HR uint8 image (already a
+    multiple of scale); the LR input is ``lr`` when given, else the bicubic downscale of ``hr``; the ST-LPIPS
+    pair is None without an ``lpips`` net."""
     lr = bicubic_downscale(hr, scale) if lr is None else lr
     sr = translator(lr)
     bic = bicubic_upscale(lr, scale)
     p, s = sr_psnr_ssim(sr, hr, scale)
     bp, bs = sr_psnr_ssim(bic, hr, scale)
-    return p, s, bp, bs
+    if lpips is None:
+        return p, s, bp, bs, None, None
+    inner = (slice(scale, -scale), slice(scale, -scale))
+    return p, s, bp, bs, st_lpips(lpips, sr[inner], hr[inner]), st_lpips(lpips, bic[inner], hr[inner])
 
 
 def evaluate_sr(model, paths: list[Path] | str | Path, scale: int | None = None, device: str = "auto",
                 tile: int = 0, precision: str = "fp32", names: list[str] | None = None,
-                lr_dir: str | Path | None = None) -> SREval:
+                lr_dir: str | Path | None = None, lpips=None, lpips_note: str = "") -> SREval:
     """Scores of ``model`` (a path, run folder, name or Translator) on the HR images ``paths`` (or a folder);
-    with ``lr_dir`` (``paths`` then a folder) on the HR/LR pairs matched by pair_hr_lr."""
+    with ``lr_dir`` (``paths`` then a folder) on the HR/LR pairs matched by pair_hr_lr; with ``lpips`` (an
+    ST-LPIPS net) its distances too, else ``lpips_note`` says why not."""
     from translate.infer import Translator
 
     translator = model if isinstance(model, Translator) else Translator(model, device=device, precision=precision,
@@ -130,7 +155,7 @@ def evaluate_sr(model, paths: list[Path] | str | Path, scale: int | None = None,
     if scale is not None and scale != translator.scale:
         raise UserError(f"--scale {scale}: {translator.model_name} up-scales x{translator.scale}; drop --scale or pick another model")
     scale = translator.scale
-    result = SREval(model=translator.model_name, sha256=translator.model_sha256, scale=scale)
+    result = SREval(model=translator.model_name, sha256=translator.model_sha256, scale=scale, lpips_note=lpips_note)
     if lr_dir is not None:
         if not isinstance(paths, (str, Path)):
             raise ValueError("lr_dir needs the HR folder, not a list of paths")
@@ -159,8 +184,7 @@ def evaluate_sr(model, paths: list[Path] | str | Path, scale: int | None = None,
                 result.skipped.append(f"{name}: its LR {Path(lrs[i]).name} is {lr.shape[1]}x{lr.shape[0]}, not 1/{scale} "
                                       f"of {hr.shape[1]}x{hr.shape[0]}")
                 continue
-        p, s, bp, bs = score_image(translator, hr, scale, lr)
-        result.images.append(ImageScore(name, hr.shape[1], hr.shape[0], p, s, bp, bs))
+        result.images.append(ImageScore(name, hr.shape[1], hr.shape[0], *score_image(translator, hr, scale, lr, lpips)))
     if not result.images:
         raise UserError(f"no image could be evaluated ({'; '.join(result.skipped) or 'none given'})")
     return result
