@@ -27,6 +27,7 @@ from translate.checkpoint import (
     save_checkpoint,
     set_rng_state,
 )
+from translate.cleanup import quietly
 from translate.device import resolve_device, resolve_precision, speed_up
 from translate.distributed import DistEnv, unwrap, wrap_for_training
 from translate.errors import UserError
@@ -394,4 +395,4 @@ def start_run(spec: RunSpec, resume: bool, explicit: dict[tuple[str, str], objec
             os.replace(tmp, run_dir / "config.json")
         return trainer.run()
     finally:
-        dist.close()
+        quietly(dist.close, what="closing the process group")  # never in place of the error that ended training

