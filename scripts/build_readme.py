@@ -2,7 +2,7 @@
 from pathlib import Path
 
 SECTIONS = ["README-core.md", "README-video.md", "README-batch.md", "README-sr-discogan.md", "README-faces.md", "README-weights.md",
-            "README-detector.md", "README-performance.md", "README-dev.md"]
+            "README-detector.md", "README-ui.md", "README-performance.md", "README-dev.md"]
 
 root = Path(__file__).resolve().parents[1]
 parts = [(root / "docs" / s).read_text().strip() for s in SECTIONS if (root / "docs" / s).exists()]

@@ -14,7 +14,7 @@ PICKABLE_TASKS = ("translate", "sr", "faces")  # what the Translate / Upscale ta
 @dataclass(frozen=True)
 class ModelChoice:
     value: str  # what --model accepts: a manifest name or a path
-    label: str  # what the dropdown shows: the name and its task, directions and scale
+    label: str  # what the dropdown shows: the name (file name, runs/<run>) and its task, directions and scale
 
 
 def describe(path: Path) -> str:
@@ -25,13 +25,13 @@ def describe(path: Path) -> str:
     return f"{what}, {directions}" if directions else what
 
 
-def _labelled(value: str, path: Path) -> ModelChoice | None:
+def _labelled(value: str, path: Path, shown: str | None = None) -> ModelChoice | None:
     try:
         details = describe(path)
     except Exception:  # noqa: BLE001 - a damaged file is left out of the list; --model would report it
         return None
     task = details.split(",")[0].split()[0]
-    return ModelChoice(value, f"{value} - {details}") if task in PICKABLE_TASKS else None
+    return ModelChoice(value, f"{shown or value} - {details}") if task in PICKABLE_TASKS else None
 
 
 def model_choices(run_roots: list[Path]) -> list[ModelChoice]:
@@ -49,12 +49,12 @@ def model_choices(run_roots: list[Path]) -> list[ModelChoice]:
     for folder in [*manifest.env_weights_dirs(), manifest.user_cache_dir()]:
         for path in sorted(folder.glob("*.safetensors")) if folder.is_dir() else []:
             if path.resolve() not in named_files:
-                choice = _labelled(str(path), path)
+                choice = _labelled(str(path), path, path.name)
                 if choice:
                     choices.append(choice)
     for root in run_roots:
         for path in sorted(root.glob(f"*/{RUN_MODEL_FILE}")) if root.is_dir() else []:
-            choice = _labelled(str(path.parent), path)
+            choice = _labelled(str(path.parent), path, f"{root.name}/{path.parent.name}")
             if choice:
                 choices.append(choice)
     return choices

@@ -42,13 +42,13 @@ def error_line(e: BaseException) -> str:
 
 
 def guarded(handler: Callable, n_outputs: int) -> Callable:
-    """``handler``'s outputs with the status line first; on an error, that line and empty outputs."""
+    """``handler``'s outputs, the status line first (or alone); on an error, that line and empty outputs."""
     @functools.wraps(handler)  # keeps the signature, whose gr.Progress default Gradio looks for
     def run(*args, **kwargs):
         try:
             return handler(*args, **kwargs)
         except Exception as e:  # noqa: BLE001 - every error becomes the status line
-            return [error_line(e), *[None] * (n_outputs - 1)]
+            return error_line(e) if n_outputs == 1 else [error_line(e), *[None] * (n_outputs - 1)]
 
     return run
 
@@ -124,7 +124,7 @@ def detect_tab(out_dir: Path, device: str) -> None:
             provenance = gr.Markdown(elem_id="detect-provenance")
             table = gr.Dataframe(headers=list(TABLE_HEADER), label="per file", interactive=False)
             plot = gr.Image(label="per-frame scores", type="filepath", interactive=False)
-            evidence = gr.Image(label="evidence sheet", type="filepath", interactive=False)
+            evidence = gr.Image(label="evidence sheet", type="filepath", interactive=False, visible=False)
             report = gr.File(label="JSON report", interactive=False)
 
     def detect(uploads, every, progress=gr.Progress(track_tqdm=True)):
@@ -132,7 +132,7 @@ def detect_tab(out_dir: Path, device: str) -> None:
         paths = [uploaded_path(u) for u in uploads or []]
         r = run_detect(paths, out_dir, every=int(every or 1), device=device)
         return [r.headline, r.provenance, r.rows, str(r.plot) if r.plot else None,
-                str(r.evidence) if r.evidence else None, str(r.report)]
+                gr.Image(str(r.evidence) if r.evidence else None, visible=r.evidence is not None), str(r.report)]
 
     outputs = [verdict, provenance, table, plot, evidence, report]
     go.click(guarded(detect, len(outputs)), [uploads, every], outputs)
@@ -156,17 +156,17 @@ def train_tab(jobs: TrainJobs) -> None:
                 resume = gr.Button("Resume", elem_id="train-resume")
         with gr.Column():
             status = gr.Markdown(elem_id="train-status")
+            outcome = gr.Markdown(elem_id="train-outcome")  # the run's progress bar (ETA) while it trains, then how it ended
             sample = gr.Image(label="latest samples/ grid", type="filepath", interactive=False)
             losses = gr.Image(label="losses.png", type="filepath", interactive=False)
-            outcome = gr.Markdown(elem_id="train-outcome")
 
     def train(method, a, b, name, steps, size, more, progress=gr.Progress(track_tqdm=True)):
         progress(0, desc="starting")
-        return [jobs.train(method, a, b, name, int(steps), int(size), more)]
+        return jobs.train(method, a, b, name, int(steps), int(size), more)
 
     def resume_run(method, a, b, name, steps, size, more, progress=gr.Progress(track_tqdm=True)):
         progress(0, desc="resuming")
-        return [jobs.train(method, a, b, name, int(steps), int(size), more, resume=True)]
+        return jobs.train(method, a, b, name, int(steps), int(size), more, resume=True)
 
     def watch(name):
         view = jobs.view(name)

@@ -1,8 +1,8 @@
 """Translate / Upscale tab, page-free: one uploaded image or video through the same library calls as the CLI.
 
 An image goes through ``apply_to_images`` (what `translate apply` runs), a video through ``run_chain`` with the
-chain `translate video` builds (translate.video.command), its options defaulted exactly as the command's. Every result is a new folder
-under ``out_dir``; nothing the user had is touched.
+chain `translate video` builds (translate.video.command), its options defaulted exactly as the command's.
+Every result is a new folder under ``out_dir``; nothing the user had is touched.
 """
 from __future__ import annotations
 
