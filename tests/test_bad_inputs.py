@@ -156,6 +156,10 @@ CASES = [
     # output paths
     ("video-output-under-a-file", ["video", "{d}/in.mp4", "-m", M, "-o", "{d}/file.txt/out.mp4", "-q"], "file.txt"),
     ("apply-output-under-a-file", ["apply", "{d}/good.png", "-m", M, "-o", "{d}/file.txt/out"], "file.txt"),
+    ("frames-extract-output-under-a-file", ["frames", "extract", "{d}/in.mp4", "-o", "{d}/file.txt/frames", "-q"],
+     "file.txt"),
+    ("faces-extract-output-under-a-file", ["faces", "extract", "{d}/in.mp4", "-o", "{d}/file.txt/faces", "-q",
+                                           "--landmarks", "dlib"], "file.txt"),
     ("video-output-is-input", ["video", "{d}/in.mp4", "-m", M, "-o", "{d}/in.mp4", "-q", "--overwrite"], "input"),
     ("frames-encode-audio-from-is-output", ["frames", "encode", "{d}/photos", "-o", "{d}/in.mp4", "--fps", "25",
                                             "--audio-from", "{d}/in.mp4", "--overwrite", "-q"], "input"),

@@ -21,7 +21,7 @@ import cv2
 import numpy as np
 
 from translate.cleanup import StopOnInterrupt
-from translate.errors import UserError
+from translate.errors import UserError, ensure_folder
 from translate.faces import align
 from translate.faces.landmarks import make_detector
 from translate.faces.track import FaceTracker
@@ -119,7 +119,7 @@ def extract_faces(src: str | Path, out_dir: str | Path, size: int = 256, every: 
         from translate.faces.identity import ReferenceFilter
 
         reference = ReferenceFilter.from_photo(reference_face, detector, reference_threshold)
-    out_dir.mkdir(parents=True, exist_ok=True)
+    ensure_folder(out_dir)
     records, n_frames, n_faces, n_empty, n_small, source_size = [], 0, 0, 0, 0, None
     start = time.perf_counter()
     interrupt = StopOnInterrupt()  # Ctrl-C: stop after this frame and save the alignments of the crops written

@@ -10,7 +10,7 @@ from typing import Iterator
 
 import numpy as np
 
-from translate.errors import UserError
+from translate.errors import UserError, ensure_folder
 from translate.video.frames import FrameBatch, StreamInfo
 from translate.video.probe import resolve_colors
 from translate.video.reader import FrameReader, format_rate
@@ -95,7 +95,7 @@ def _prepare_output_folder(out: Path, overwrite: bool) -> Path:
         raise UserError(f"{out} is a file; give a folder for the frames")
     if out.is_dir() and any(out.iterdir()) and not overwrite:
         raise UserError(f"{out} is not empty; pass --overwrite to write frames into it")
-    out.parent.mkdir(parents=True, exist_ok=True)
+    ensure_folder(out.parent)
     tmp = out.with_name(f".{out.name}.partial-{os.getpid()}")
     shutil.rmtree(tmp, ignore_errors=True)
     tmp.mkdir()
