@@ -157,6 +157,7 @@ def info(model: str, as_json: bool) -> None:
             raise UserError(f"no file, folder or model named {model!r}; known names: {', '.join(manifest.names())}")
         data = {"name": entry.name, "aliases": list(entry.aliases), "task": entry.task, "file": entry.file,
                 "source": entry.source, "licence": entry.licence, "manifest_sha256": entry.sha256 or (
+                    "recorded when fetched (the wheel member's is checked)" if entry.wheel else
                     f"unknown (unverified; prefix {entry.sha256_prefix})" if entry.sha256_prefix else "unknown (unverified)"),
                 "arch": entry.arch, "args": entry.args, "figures": entry.figures, "description": entry.description}
         if entry.wheel:
