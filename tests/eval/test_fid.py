@@ -10,7 +10,8 @@ import pytest
 import scipy.linalg
 import torch
 
-from translate.eval.fid import fid_from_features, inception_features
+from translate.eval.fid import fid_from_features, frechet_distance, gaussian_of, inception_features
+from translate.nets.inception import FIDInception
 from translate.eval.kid import kernel_inception_distance, polynomial_mmd2
 from translate.weights.torchscript_archive import RefusedGlobal, flatten_records, read_archive
 
@@ -41,6 +42,9 @@ def test_fid_and_kid_match_independent_computations():
     fb = rng.normal(0.3, 1.4, size=(50, 12)) @ rng.normal(size=(12, 12)) * 0.5
     assert fid_from_features(fa, fb) == pytest.approx(scipy_fid(fa, fb), rel=1e-6)
     assert fid_from_features(fa, fa) == pytest.approx(0.0, abs=1e-8)
+    few_a, few_b = fa[:7], fb[:5]  # fewer images than dimensions: the low-rank route, same value
+    assert fid_from_features(few_a, few_b) == pytest.approx(frechet_distance(gaussian_of(few_a), gaussian_of(few_b)),
+                                                            rel=1e-6)
     assert polynomial_mmd2(fa[:9], fb[:7]) == pytest.approx(loop_mmd2(fa[:9], fb[:7]), rel=1e-9)
     whole = kernel_inception_distance(fa[:20], fb[:20], subset_size=1000)
     assert whole.subsets == 1 and whole.mean == pytest.approx(loop_mmd2(fa[:20], fb[:20]), rel=1e-9)
@@ -103,21 +107,32 @@ def test_real_fid_inception_features_equal_the_torchscript_modules(tmp_path):
     assert np.abs(ours).mean() > 0.05  # real features, not zeros
 
 
-def test_eval_fid_command_reports_fid_and_kid_of_the_translated_set(tmp_path, isolated_weight_dirs, capsys):
+class StandInInception(torch.nn.Module):
+    """2048-d features of the real protocol's input (299 px, TF range), cheaply: the command's plumbing only."""
+
+    preprocess = staticmethod(FIDInception.preprocess)
+
+    def __init__(self):
+        super().__init__()
+        torch.manual_seed(0)
+        self.net = torch.nn.Sequential(torch.nn.AdaptiveAvgPool2d(4), torch.nn.Flatten(), torch.nn.Linear(48, 2048))
+
+    def forward(self, x):
+        assert x.shape[-2:] == (299, 299) and x.min() >= -1 and x.max() <= 0.9921875 + 1e-6
+        return self.net(x)
+
+
+def test_eval_fid_command_reports_fid_and_kid_of_the_translated_set(tmp_path, monkeypatch, capsys):
     import json
 
     from conftest import translate_cli
     from synthetic import images, write_images
 
-    from translate.nets import build_generator, build_net
-    from translate.weights.feature_files import save_feature_net
+    import translate.eval.fid_eval as fid_eval
+    from translate.nets import build_generator
     from translate.weights.modelfile import ModelInfo, save_model
 
-    torch.manual_seed(0)
-    inception = build_net("fid_inception")  # random weights: the command's plumbing, not the figure
-    for p in inception.parameters():
-        p.data.normal_(0, 0.05)
-    save_feature_net(isolated_weight_dirs["env"] / "inception-fid.safetensors", inception, "fid-inception", {})
+    monkeypatch.setattr(fid_eval, "load_fid_inception", lambda device: StandInInception())
     model = save_model(tmp_path / "g.safetensors", {"G": build_generator("resnet_6blocks", ngf=8)},
                        ModelInfo("translate", "cyclegan", {}, {"AtoB": ["G"]}, multiple=4))
     a, b = tmp_path / "testA", tmp_path / "testB"

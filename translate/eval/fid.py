@@ -80,4 +80,19 @@ def frechet_distance(a: Gaussian, b: Gaussian) -> float:
 
 
 def fid_from_features(fa: np.ndarray, fb: np.ndarray) -> float:
-    return frechet_distance(gaussian_of(fa), gaussian_of(fb))
+    """FID of two feature sets (N, D), N >= 2 each.
+
+    With fewer images than dimensions (the usual small test set) the covariances have rank < D, and
+    Tr((S_a S_b)^(1/2)) is the sum of the singular values of X_a X_b^T / sqrt((n_a - 1)(n_b - 1)) (X centred):
+    an n_a x n_b problem instead of two D x D eigen-decompositions, with the same value.
+    """
+    fa, fb = np.asarray(fa, np.float64), np.asarray(fb, np.float64)
+    if min(len(fa), len(fb)) >= fa.shape[1]:
+        return frechet_distance(gaussian_of(fa), gaussian_of(fb))
+    if min(len(fa), len(fb)) < 2:
+        raise ValueError(f"need at least 2 feature vectors on each side, got {len(fa)} and {len(fb)}")
+    xa, xb = fa - fa.mean(0), fb - fb.mean(0)
+    ka, kb = len(fa) - 1, len(fb) - 1
+    diff = fa.mean(0) - fb.mean(0)
+    trace_sqrt = float(np.linalg.svd(xa @ xb.T, compute_uv=False).sum()) / np.sqrt(ka * kb)
+    return float(diff @ diff + (xa * xa).sum() / ka + (xb * xb).sum() / kb - 2.0 * trace_sqrt)
