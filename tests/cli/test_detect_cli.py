@@ -30,11 +30,13 @@ def data(tmp_path_factory):
                     str(root / "clip.mp4")], check=True)
     flag_all = tiny_detector(root / "flag_all.safetensors", threshold=0.0)  # every score > 0: flagged
     flag_none = tiny_detector(root / "flag_none.safetensors", threshold=1.0)
-    return root, flag_all, flag_none
+    # fake threshold 1.0 (never), uncertain band from 0.0: every score lands in the band
+    unsure_all = tiny_detector(root / "unsure_all.safetensors", threshold=1.0, uncertain=0.0)
+    return root, flag_all, flag_none, unsure_all
 
 
 def test_table_and_exit_codes(data, capsys):
-    root, flag_all, flag_none = data
+    root, flag_all, flag_none, _ = data
     code, out, _ = cli(capsys, "detect", str(root / "real"), str(root / "clip.mp4"), "--model", str(flag_none), "-q")
     assert code == 0
     lines = out.splitlines()
@@ -47,7 +49,7 @@ def test_table_and_exit_codes(data, capsys):
 
 
 def test_bad_inputs_one_line_exit_1(data, capsys, tmp_path):
-    root, _, flag_none = data
+    root, _, flag_none, _ = data
     (tmp_path / "empty").mkdir()
     code, out, err = cli(capsys, "detect", str(tmp_path / "empty"), "--model", str(flag_none), "-q")
     assert code == 1 and out == "" and len(err.strip().splitlines()) == 1 and "holds no images or videos" in err
@@ -62,13 +64,13 @@ def test_bad_inputs_one_line_exit_1(data, capsys, tmp_path):
 
 
 def test_json_report_and_plot(data, capsys, tmp_path):
-    root, flag_all, _ = data
+    root, flag_all, _, _ = data
     report, plot = tmp_path / "out" / "report.json", tmp_path / "out" / "scores.png"
     code, _, _ = cli(capsys, "detect", str(root / "clip.mp4"), str(root / "real" / "s0__l.png"), "--model", str(flag_all),
                      "--every", "2", "--json", str(report), "--plot", str(plot), "-q")
     assert code == 0
     doc = json.loads(report.read_text())
-    assert doc["format"] == 1 and doc["summary"] == {"files": 2, "flagged": 2, "errors": 0}
+    assert doc["format"] == 1 and doc["summary"] == {"files": 2, "flagged": 2, "uncertain": 0, "errors": 0}
     assert doc["model"]["name"] == "tiny-detector" and doc["model"]["threshold"] == 0.0 and doc["model"]["calibrated"]
     clip = doc["files"][0]
     assert clip["kind"] == "video" and clip["frames"]["indices"] == [0, 2, 4] and len(clip["frames"]["scores"]) == 3
@@ -77,8 +79,21 @@ def test_json_report_and_plot(data, capsys, tmp_path):
     assert plot.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
 
 
+def test_uncertain_is_reported_but_never_fails_and_old_models_say_they_have_one_threshold(data, capsys, tmp_path):
+    root, _, flag_none, unsure_all = data
+    report = tmp_path / "r.json"
+    code, out, _ = cli(capsys, "detect", str(root / "clip.mp4"), str(root / "real" / "s0__l.png"), "--model",
+                       str(unsure_all), "--fail-on-fake", "--json", str(report), "-q")
+    assert code == 0 and [l.split()[2] for l in out.splitlines()[1:]] == ["uncertain", "uncertain"]
+    doc = json.loads(report.read_text())
+    assert doc["summary"]["uncertain"] == 2 and doc["summary"]["flagged"] == 0
+    assert doc["model"]["uncertain_threshold"] == 0.0 and not doc["model"]["single_threshold"]
+    _, _, err = cli(capsys, "detect", str(root / "real" / "s0__l.png"), "--model", str(flag_none))
+    assert "has one threshold" in err
+
+
 def test_eval_detector_rows_per_folder(data, capsys):
-    root, _, flag_none = data
+    root, _, flag_none, _ = data
     code, out, _ = cli(capsys, "eval", "detector", "--model", str(flag_none), "--real", str(root / "real"),
                        "--fake", str(root / "fake"), "-q")
     assert code == 0
@@ -90,7 +105,7 @@ def test_eval_detector_rows_per_folder(data, capsys):
 def test_train_detector_command(data, capsys, tmp_path):
     from translate.weights.modelfile import read_info
 
-    root, _, _ = data
+    root, _, _, _ = data
     code, _, err = cli(capsys, "train", "detector", "--real", str(root / "real"), "--fake", str(root / "fake"),
                        "--steps", "2", "--size", "32", "--batch-size", "4", "--width", "4", "--workers", "0",
                        "--val-split", "0.34", "--fpr", "0.1", "--out", str(tmp_path), "--name", "d")

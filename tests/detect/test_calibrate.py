@@ -8,6 +8,7 @@ from translate.detect.calibrate import (
     calibrate,
     fit_temperature,
     sigmoid,
+    verdict,
 )
 from translate.eval.metrics import roc_auc
 
@@ -70,3 +71,23 @@ def test_uncalibrated_defaults_and_errors():
 def test_nll_is_stable_for_huge_logits():
     assert np.isfinite(binary_nll([1e4, -1e4], [0, 1]))
     assert binary_nll([1e4, -1e4], [1, 0]) == pytest.approx(0.0)
+
+
+def test_two_thresholds_at_2_and_10_percent_and_three_verdicts():
+    logits, labels = miscalibrated(n=6000, seed=2)
+    cal = calibrate(logits, labels)  # defaults: fake at 2%, uncertain at 10% of reals
+    real = cal.probabilities(logits[labels == 0])
+    assert 0.019 < np.mean(real > cal.threshold) <= 0.02
+    assert 0.099 < np.mean(real > cal.uncertain) <= 0.10
+    said = [cal.verdict(s) for s in real]
+    assert said.count("fake") / len(real) <= 0.02 and 0.07 < said.count("uncertain") / len(real) < 0.081
+    assert Calibration.from_extra(cal.to_extra()) == cal
+    with pytest.raises(ValueError, match="at least the fake one"):
+        calibrate(logits, labels, fpr=0.1, uncertain_fpr=0.02)
+
+
+def test_one_threshold_model_file_has_no_uncertain_band():
+    old = Calibration.from_extra({"temperature": 1.5, "threshold": 0.7, "threshold_fpr": 0.01})
+    assert old.single_threshold and old.uncertain == 0.7
+    assert [old.verdict(s) for s in (0.9, 0.7, 0.69, 0.1)] == ["fake", "real", "real", "real"]
+    assert verdict(0.5, 0.7, 0.4) == "uncertain" and verdict(0.5, 0.7) == "real"

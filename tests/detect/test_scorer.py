@@ -10,13 +10,15 @@ from translate.errors import UserError
 from translate.weights.modelfile import ModelInfo, save_model
 
 
-def tiny_detector(path, temperature=2.0, threshold=0.6, fpr=0.01, task="detect"):
+def tiny_detector(path, temperature=2.0, threshold=0.6, fpr=0.01, task="detect", uncertain=None):
+    """A tiny random detector file; ``uncertain`` None writes a one-threshold file (as before the band)."""
     from translate.nets import build_discriminator
 
     torch.manual_seed(0)
     net = build_discriminator("detector", width=4, n_blocks=1, spectrum_bins=8, spectrum_hidden=8)
     info = ModelInfo(task=task, method="detector", nets={}, name="tiny-detector",
-                     extra={"temperature": temperature, "threshold": threshold, "threshold_fpr": fpr})
+                     extra={"temperature": temperature, "threshold": threshold, "threshold_fpr": fpr,
+                            **({} if uncertain is None else {"uncertain_threshold": uncertain, "uncertain_fpr": 0.1})})
     return save_model(path, {"detector": net}, info)
 
 

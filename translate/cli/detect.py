@@ -29,12 +29,14 @@ def detect(inputs, model, every, faces, landmarks, json_path, plot_path, fail_on
 
     A video is sampled (every frame, or --every N), scored per frame and aggregated into one score
     (confident frames decide: if enough frames score above 0.8, their mean; if nearly all are below 0.2,
-    theirs; else the mean). The verdict is "fake" when the score is above the model's calibrated threshold.
+    theirs; else the mean). The verdict is "fake" above the model's fake threshold (set at 2% false
+    positives on real validation crops), "uncertain" above its uncertain threshold (10%), else "real".
+    The JSON report also gives each video's mean frame score (the video-level score DeepfakeBench uses).
     A provenance tag written by translate is reported on its own line, but never changes the score.
 
     A file named here that cannot be read is one error line (the others are still scored); unreadable files
     inside a folder are skipped with a warning. Exit codes: 0 done, 1 a named file could not be read (or
-    nothing could), 3 something was flagged (with --fail-on-fake).
+    nothing could), 3 something was "fake" (with --fail-on-fake; "uncertain" never exits 3).
 
     \b
     Examples:
@@ -62,6 +64,9 @@ def detect(inputs, model, every, faces, landmarks, json_path, plot_path, fail_on
         sys.exit(1)
     if not scorer.calibrated:
         click.echo(f"warning: model {scorer.facts()['name']} carries no calibration: threshold 0.5 on raw scores", err=True)
+    elif scorer.calibration.single_threshold and not quiet:
+        click.echo(f"note: model {scorer.facts()['name']} has one threshold (made before the uncertain band): "
+                   "verdicts are fake or real, never uncertain", err=True)
     click.echo(format_table([r for r in results if r.error is None]))
     if json_path:
         write_json_report(json_path, results, scorer.facts())

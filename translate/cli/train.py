@@ -184,7 +184,9 @@ DETECTOR_DEFAULTS = {"size": 128, "batch_size": 32, "epochs": 10, "decay_epochs"
 @click.option("--val-split", "val_split", default=0.2, show_default=True, type=click.FloatRange(0.0, 1.0, max_open=True),
               help="Fraction of source photos held out to calibrate and measure (files of one photo share the name before '__').")
 @click.option("--fpr", type=click.FloatRange(0.0, 1.0, max_open=True),
-              help="False-positive rate on real validation images at which the threshold is set (default 0.01).")
+              help="False-positive rate on real validation images at which the fake threshold is set (default 0.02).")
+@click.option("--uncertain-fpr", "uncertain_fpr", type=click.FloatRange(0.0, 1.0, max_open=True),
+              help="False-positive rate at which the uncertain band starts (default 0.10; at least --fpr).")
 @click.option("--width", type=click.IntRange(1), help="Channels of the detector's first conv block (default 32).")
 @common_options
 @click.pass_context
@@ -193,13 +195,13 @@ def detector(ctx: click.Context, **params) -> None:
 
     Both classes get the same degradations (down-scaling, blur, JPEG 30-100, h264 re-encoding); train and
     validation are split by source photo. At every checkpoint the model is calibrated on the validation
-    split (temperature scaling, threshold at --fpr on real images) and its AUC, AP and accuracy are
+    split (temperature scaling, fake threshold at --fpr and uncertain at --uncertain-fpr on real images) and its AUC, AP and accuracy are
     printed and stored in model.safetensors. Defaults here: --size 128 crops (never resized), --batch-size
     32 (half real, half generated), --epochs 10 --decay-epochs 10.
 
     \b
     Example:
-      translate train detector --real data/real --fake data/fake --val-split 0.2 --fpr 0.01
+      translate train detector --real data/real --fake data/fake --val-split 0.2 --fpr 0.02
       translate detect suspicious.mp4 --model runs/detector-real-fake
     """
     from translate.cli.options import explicit_values as given

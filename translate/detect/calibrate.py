@@ -1,4 +1,4 @@
-"""Calibration of detector logits: temperature scaling, and a threshold at a stated false-positive rate.
+"""Calibration of detector logits: temperature scaling, and two thresholds at stated false-positive rates.
 
 Temperature scaling (Guo et al. 2017) divides every logit by one T > 0 fitted by minimising the binary
 negative log-likelihood on validation logits. It fixes over- and under-confidence without changing the
@@ -6,9 +6,13 @@ ranking (AUC and AP are unchanged). The NLL is convex in 1/T, so a bracketing 1-
 finds the optimum; T is kept within [T_MIN, T_MAX] (a perfectly separated validation set would otherwise
 drive T to 0, i.e. probabilities of exactly 0 or 1).
 
-The decision threshold is then chosen on calibrated probabilities of *real* validation images so that at
-most ``fpr`` of them are flagged (``score > threshold``). Both travel in the model file's
-``info.extra`` as {"temperature", "threshold", "threshold_fpr"} (``Calibration.to_extra``).
+Two thresholds are then chosen on calibrated probabilities of *real* validation images: ``threshold``
+(the `fake` verdict) so that at most ``fpr`` (2%) of them score above it, and ``uncertain_threshold`` at
+``uncertain_fpr`` (10%). A score above the first is `fake`, between the two `uncertain`, else `real`
+(``verdict``). They travel in the model file's ``info.extra`` as {"temperature", "threshold",
+"threshold_fpr", "uncertain_threshold", "uncertain_fpr"} (``Calibration.to_extra``). A model file written
+before the uncertain band has one threshold: it loads with uncertain_threshold = threshold (no band), and
+``Calibration.single_threshold`` says so.
 """
 from __future__ import annotations
 
@@ -20,7 +24,9 @@ from translate.eval.metrics import threshold_at_fpr
 
 T_MIN = 0.05
 T_MAX = 20.0
-DEFAULT_FPR = 0.01
+DEFAULT_FPR = 0.02  # the `fake` verdict: 1 real validation crop in 50 above it
+DEFAULT_UNCERTAIN_FPR = 0.10  # the `uncertain` band starts here: 1 in 10
+VERDICTS = ("fake", "uncertain", "real")
 
 
 def sigmoid(x) -> np.ndarray:
@@ -66,32 +72,66 @@ def apply_temperature(logits, temperature: float) -> np.ndarray:
     return sigmoid(np.asarray(logits, dtype=np.float64) / temperature)
 
 
+def verdict(score: float, threshold: float, uncertain_threshold: float | None = None) -> str:
+    """ "fake" when ``score > threshold``, "uncertain" when above ``uncertain_threshold`` (None: no band),
+    else "real"."""
+    if score > threshold:
+        return "fake"
+    if uncertain_threshold is not None and score > uncertain_threshold:
+        return "uncertain"
+    return "real"
+
+
 @dataclass(frozen=True)
 class Calibration:
     temperature: float = 1.0
-    threshold: float = 0.5  # on calibrated probabilities; flagged iff score > threshold
+    threshold: float = 0.5  # on calibrated probabilities; `fake` iff score > threshold
     threshold_fpr: float | None = None  # the false-positive rate it was chosen for, None if not fitted
+    uncertain_threshold: float | None = None  # `uncertain` iff above it (and not fake); None = threshold
+    uncertain_fpr: float | None = None
+
+    @property
+    def uncertain(self) -> float:
+        """The lower edge of the uncertain band (the fake threshold itself when there is no band)."""
+        return self.threshold if self.uncertain_threshold is None else min(self.uncertain_threshold, self.threshold)
+
+    @property
+    def single_threshold(self) -> bool:
+        """True for a model file from before the uncertain band (one threshold, no `uncertain` verdicts)."""
+        return self.uncertain_threshold is None
 
     def probabilities(self, logits) -> np.ndarray:
         return apply_temperature(logits, self.temperature)
 
+    def verdict(self, score: float) -> str:
+        return verdict(score, self.threshold, self.uncertain)
+
     def to_extra(self) -> dict:
         """What goes into ModelInfo.extra."""
-        return {"temperature": self.temperature, "threshold": self.threshold, "threshold_fpr": self.threshold_fpr}
+        return {"temperature": self.temperature, "threshold": self.threshold, "threshold_fpr": self.threshold_fpr,
+                "uncertain_threshold": self.uncertain, "uncertain_fpr": self.uncertain_fpr}
 
     @classmethod
     def from_extra(cls, extra: dict) -> "Calibration":
-        """From ModelInfo.extra; an uncalibrated model gets T = 1 and threshold 0.5."""
+        """From ModelInfo.extra; an uncalibrated model gets T = 1 and threshold 0.5; one with a single
+        threshold gets no uncertain band (``single_threshold``)."""
+        band = extra.get("uncertain_threshold")
         return cls(float(extra.get("temperature", 1.0)), float(extra.get("threshold", 0.5)),
-                   extra.get("threshold_fpr"))
+                   extra.get("threshold_fpr"), None if band is None else float(band), extra.get("uncertain_fpr"))
 
 
-def calibrate(logits, labels, fpr: float = DEFAULT_FPR) -> Calibration:
-    """Fit T on validation logits, then the threshold at ``fpr`` on the calibrated scores of the reals."""
+def calibrate(logits, labels, fpr: float = DEFAULT_FPR, uncertain_fpr: float = DEFAULT_UNCERTAIN_FPR) -> Calibration:
+    """Fit T on validation logits, then the fake threshold at ``fpr`` and the uncertain one at
+    ``uncertain_fpr`` on the calibrated scores of the reals."""
     z = np.asarray(logits, dtype=np.float64).ravel()
     y = np.asarray(labels).ravel()
     if not (y == 0).any():
         raise ValueError("calibration needs real (label 0) validation samples to set the threshold")
+    if uncertain_fpr < fpr:
+        raise ValueError(f"the uncertain band's false-positive rate ({uncertain_fpr}) must be at least the fake one ({fpr})")
     t = fit_temperature(z, y)
-    threshold = threshold_at_fpr(apply_temperature(z[y == 0], t), fpr)
-    return Calibration(temperature=t, threshold=threshold, threshold_fpr=fpr)
+    real = apply_temperature(z[y == 0], t)
+    threshold = threshold_at_fpr(real, fpr)
+    band = min(threshold_at_fpr(real, uncertain_fpr), threshold)
+    return Calibration(temperature=t, threshold=threshold, threshold_fpr=fpr, uncertain_threshold=band,
+                       uncertain_fpr=uncertain_fpr)

@@ -84,7 +84,7 @@ class FaceFinder:
 def score_image_file(scorer: Scorer, path: Path, faces: FaceFinder | None = None) -> FileResult:
     image = load_rgb(path)
     score = scorer.score_image(image, faces(image) if faces is not None else None)
-    return image_result(path, score, scorer.threshold, read_provenance_tags(path))
+    return image_result(path, score, scorer.threshold, read_provenance_tags(path), scorer.uncertain_threshold)
 
 
 def score_video_file(scorer: Scorer, path: Path, every: int = 1, faces: FaceFinder | None = None,
@@ -107,7 +107,8 @@ def score_video_file(scorer: Scorer, path: Path, every: int = 1, faces: FaceFind
             progress(len(batch))
     if not scores:
         raise UserError(f"{path}: no frame was decoded")
-    return video_result(path, scores, scorer.threshold, indices, read_provenance_tags(path))
+    return video_result(path, scores, scorer.threshold, indices, read_provenance_tags(path),
+                        scorer.uncertain_threshold)
 
 
 def detect_files(files: list[Path], scorer: Scorer, every: int = 1, faces: FaceFinder | None = None,

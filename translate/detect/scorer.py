@@ -4,9 +4,9 @@
           -> batched net (crops of one shape share a batch) -> logits -> sigmoid(logit / T) (calibrate.py)
           -> frame score (max over faces, mean over tiles; crops.py)
 
-The temperature and the decision threshold come from the model file (``info.extra``, written by
-``translate train detector``); a model without them scores with T = 1 and threshold 0.5, and says so in
-``Scorer.calibrated``. Frames are never resized: resampling erases the traces the detector reads.
+The temperature and the two thresholds (fake, uncertain) come from the model file (``info.extra``, written
+by ``translate train detector``); a model without them scores with T = 1 and threshold 0.5, and says so in
+``Scorer.calibrated``; one with a single threshold has no uncertain band (``calibration.single_threshold``). Frames are never resized: resampling erases the traces the detector reads.
 """
 from __future__ import annotations
 
@@ -71,13 +71,25 @@ class Scorer:
     def threshold(self) -> float:
         return self.calibration.threshold
 
+    @property
+    def uncertain_threshold(self) -> float:
+        """The lower edge of the `uncertain` band (the fake threshold for a one-threshold model file)."""
+        return self.calibration.uncertain
+
     def facts(self) -> dict:
         """What the report says about the model."""
         from translate.provenance import public_model_name
 
         return {"name": public_model_name(self.model_name), "sha256": self.model_sha256,
                 "temperature": self.calibration.temperature, "threshold": self.calibration.threshold,
-                "threshold_fpr": self.calibration.threshold_fpr, "calibrated": self.calibrated}
+                "threshold_fpr": self.calibration.threshold_fpr, "uncertain_threshold": self.calibration.uncertain,
+                "uncertain_fpr": self.calibration.uncertain_fpr, "single_threshold": self.calibration.single_threshold,
+                "calibrated": self.calibrated, **self.description()}
+
+    def description(self) -> dict:
+        """The backbone and preprocessing the model file names (older files name neither: the srm net, crops)."""
+        extra = self.info.extra
+        return {"backbone": extra.get("backbone", "srm"), "preprocessing": extra.get("preprocessing", "crop")}
 
     # -- crops -> probabilities ---------------------------------------------------------------
     def _to_input(self, crops: np.ndarray) -> torch.Tensor:

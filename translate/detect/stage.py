@@ -3,7 +3,7 @@
 Every ``every``-th frame gets meta["score"] (calibrated probability that it is generated; None for frames
 not sampled). When a faces stage ran first, its meta["faces"] are the regions scored (max over faces);
 frames without faces are scored whole. ``annotate`` draws the score on the frames (a bar and a label, red
-above the threshold) so the written video shows where the detector fired. ``close()`` aggregates the
+when fake, amber when uncertain) so the written video shows where the detector fired. ``close()`` aggregates the
 sampled scores with the confident-frames rule into the video's score and verdict (the run's summary), and
 writes the JSON report when ``report`` is a path.
 """
@@ -16,20 +16,26 @@ from translate.errors import UserError
 from translate.video.frames import FrameBatch, Stage, StreamInfo
 
 
-def draw_score(frame: np.ndarray, score: float, threshold: float) -> np.ndarray:
-    """A copy of ``frame`` with a score bar along the top and the value written on it."""
+VERDICT_COLOURS = {"fake": (220, 40, 40), "uncertain": (230, 160, 30), "real": (40, 160, 60)}
+
+
+def draw_score(frame: np.ndarray, score: float, threshold: float, uncertain_threshold: float | None = None) -> np.ndarray:
+    """A copy of ``frame`` with a score bar along the top and the value and verdict written on it."""
     import cv2
+
+    from translate.detect.calibrate import verdict
 
     out = np.ascontiguousarray(frame).copy()
     h, w = out.shape[:2]
     bar_h = max(4, h // 40)
-    colour = (220, 40, 40) if score > threshold else (40, 160, 60)
+    said = verdict(score, threshold, uncertain_threshold)
+    colour = VERDICT_COLOURS[said]
     out[:bar_h] = (out[:bar_h] * 0.4).astype(np.uint8)
     out[:bar_h, :max(1, int(round(score * w)))] = colour
     tx = int(round(threshold * (w - 1)))
     out[:bar_h, tx] = (255, 255, 255)
     scale = max(0.35, h / 720)
-    text = f"{score:.2f} {'fake' if score > threshold else 'real'}"
+    text = f"{score:.2f} {said}"
     org = (4, bar_h + int(18 * scale) + 2)
     cv2.putText(out, text, org, cv2.FONT_HERSHEY_SIMPLEX, scale, (0, 0, 0), max(1, int(3 * scale)), cv2.LINE_AA)
     cv2.putText(out, text, org, cv2.FONT_HERSHEY_SIMPLEX, scale, colour, max(1, int(scale)), cv2.LINE_AA)
@@ -71,13 +77,15 @@ class DetectStage(Stage):
         for frame, meta in zip(batch.frames, batch.meta):
             s = meta["score"] if meta["score"] is not None else last
             last = s
-            frames.append(draw_score(frame, s, self.scorer.threshold) if s is not None else frame)
+            frames.append(draw_score(frame, s, self.scorer.threshold, self.scorer.uncertain_threshold)
+                          if s is not None else frame)
         return batch.with_frames(np.stack(frames))
 
     def result(self):
         from translate.detect.report import video_result
 
-        return video_result(self.path, self.scores, self.scorer.threshold, self.indices)
+        return video_result(self.path, self.scores, self.scorer.threshold, self.indices,
+                            uncertain_threshold=self.scorer.uncertain_threshold)
 
     def close(self) -> dict:
         if not self.scores:
@@ -89,6 +97,8 @@ class DetectStage(Stage):
             write_json_report(self.report, [r], self.scorer.facts())
         return {"frames_scored": len(self.scores), "score": round(r.score, 4), "verdict": r.verdict, "rule": r.rule,
                 "frames_flagged": r.frames_flagged, "threshold": round(r.threshold, 4),
+                "uncertain_threshold": round(self.scorer.uncertain_threshold, 4),
+                "mean_frame_score": round(r.mean_frame_score, 4),
                 "model": self.scorer.facts()["name"], **({"report": str(self.report)} if self.report else {})}
 
 
