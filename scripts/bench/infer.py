@@ -16,6 +16,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from translate.device import cpu_name, cpu_supports_bf16
 from translate.infer import Translator
 from translate.nets import build_generator
 from translate.weights.modelfile import ModelInfo, save_model
@@ -51,7 +52,8 @@ def bench(model: str, precision: str, batch: int, n: int, folder: Path, threads:
         fwd = (time.perf_counter() - t0) / max(1, len(frames) // batch) / batch
     return {"bench": "infer", "model": model, "size": size, "precision": precision, "amp_dtype": str(t.amp_dtype), "compute": t.compute,
             "batch": batch, "images_per_s": round(len(frames) / dt, 3), "forward_s_per_image": round(fwd, 4),
-            "device": str(t.device), "threads": torch.get_num_threads(), "torch": torch.__version__}
+            "device": str(t.device), "threads": torch.get_num_threads(), "cpu": cpu_name(),
+            "cpu_bf16_for_auto": cpu_supports_bf16(), "torch": torch.__version__}
 
 
 def main() -> None:
