@@ -92,6 +92,22 @@ def test_uncertain_is_reported_but_never_fails_and_old_models_say_they_have_one_
     assert "has one threshold" in err
 
 
+def test_evidence_sheets_show_the_most_suspicious_frames(data, capsys, tmp_path):
+    from translate.detect.evidence import most_suspicious
+    from translate.detect.report import video_result
+
+    root, flag_all, _, _ = data
+    out = tmp_path / "evidence"
+    code, _, err = cli(capsys, "detect", str(root / "clip.mp4"), str(root / "real" / "s0__l.png"), "--model",
+                       str(flag_all), "--evidence", str(out), "-q")
+    assert code == 0 and "wrote 2 evidence sheet(s)" in err
+    assert sorted(p.name for p in out.iterdir()) == ["clip.evidence.png", "s0__l.evidence.png"]
+    with Image.open(out / "clip.evidence.png") as sheet:
+        assert sheet.width == 4 * 256 and sheet.height > 2 * 256  # 6 frames: two rows of four tiles
+    ranked = most_suspicious(video_result("v.mp4", [0.1, 0.9, 0.5, 0.95], 0.8, [0, 4, 8, 12]), top=2)
+    assert ranked == [(12, 0.95), (4, 0.9)]
+
+
 def test_eval_detector_rows_per_folder(data, capsys):
     root, _, flag_none, _ = data
     code, out, _ = cli(capsys, "eval", "detector", "--model", str(flag_none), "--real", str(root / "real"),

@@ -20,11 +20,14 @@ from translate.cli.options import (
               help="Face backend for --faces.")
 @click.option("--json", "json_path", type=click.Path(dir_okay=False), help="Write the JSON report here.")
 @click.option("--plot", "plot_path", type=click.Path(dir_okay=False), help="Write a PNG of per-frame (or per-image) scores.")
+@click.option("--evidence", "evidence_dir", type=click.Path(file_okay=False),
+              help="Write one contact-sheet PNG per input here: its most suspicious frames with their scores.")
 @click.option("--fail-on-fake", is_flag=True, help="Exit with code 3 when anything is flagged.")
 @device_option()
 @batch_size_option(16, help="Crops per detector call.")
 @quiet_option()
-def detect(inputs, model, every, faces, landmarks, json_path, plot_path, fail_on_fake, device, batch_size, quiet) -> None:
+def detect(inputs, model, every, faces, landmarks, json_path, plot_path, evidence_dir, fail_on_fake, device, batch_size,
+           quiet) -> None:
     """Score images, folders and videos: probability that each is generated, and a verdict.
 
     A video is sampled (every frame, or --every N), scored per frame and aggregated into one score
@@ -43,6 +46,7 @@ def detect(inputs, model, every, faces, landmarks, json_path, plot_path, fail_on
       translate detect photo.jpg clip.mp4
       translate detect uploads/ --json report.json --plot scores.png
       translate detect clip.mp4 --faces --every 4 --fail-on-fake
+      translate detect clip.mp4 --evidence evidence/
     """
     import sys
 
@@ -74,6 +78,11 @@ def detect(inputs, model, every, faces, landmarks, json_path, plot_path, fail_on
     if plot_path:
         plot_frame_scores(plot_path, results, scorer.threshold)
         click.echo(f"wrote {plot_path}", err=True)
+    if evidence_dir:
+        from translate.detect.evidence import write_evidence
+
+        sheets = write_evidence(evidence_dir, results)
+        click.echo(f"wrote {len(sheets)} evidence sheet(s) to {evidence_dir}", err=True)
     flagged = [r for r in results if r.verdict == "fake"]
     if fail_on_fake and flagged:
         raise FlaggedError(f"flagged as generated: {len(flagged)} of {len(results)} file(s)")
