@@ -17,8 +17,21 @@ def test_plain_lines_when_not_a_terminal():
     text = log.getvalue()
     assert "\r" not in text and "\x1b" not in text
     lines = text.splitlines()
-    assert 2 <= len(lines) <= 3 and all(len(line) < 100 for line in lines), lines  # start, (maybe one), end
+    assert 1 <= len(lines) <= 2 and all(len(line) < 100 for line in lines), lines  # (maybe one), end
     assert lines[-1].startswith("detect: 2000/2000")
+
+
+def test_a_bar_that_never_moved_prints_nothing_so_an_error_stands_alone():
+    log = io.StringIO()
+    try:
+        with progress_bar(desc="faces", unit="frame", stream=log):
+            raise ValueError("the input does not exist")
+    except ValueError:
+        pass
+    assert log.getvalue() == ""
+    with progress_bar(desc="faces", iterable=range(3), stream=log) as bar:
+        list(bar)
+    assert log.getvalue().startswith("faces: 3/3")  # an iterable's length is its total
 
 
 def test_terminal_redraws_and_quiet_is_silent():

@@ -19,13 +19,18 @@ _ESCAPES = re.compile(r"\x1b\[[0-9;]*[A-Za-z]")
 
 
 class _PlainLines:
-    """A file for tqdm that turns its in-place redraws into whole lines, each written once."""
+    """A file for tqdm that turns its in-place redraws into whole lines, each written once.
+
+    Lines of a bar that has not moved yet are left out, so a command that fails at once prints its error alone."""
 
     def __init__(self, stream: TextIO):
         self.stream = stream
         self.last = ""
+        self.bar: tqdm | None = None
 
     def write(self, text: str) -> None:
+        if self.bar is None or self.bar.n == self.bar_start:
+            return
         for piece in _ESCAPES.sub("", text).replace("\r", "\n").split("\n"):
             line = piece.strip()
             if line and line != self.last:
@@ -51,11 +56,16 @@ def progress_bar(total: int | None = None, desc: str | None = None, unit: str = 
     ``iterable``: iterate over the bar to step it. ``options`` go to tqdm as they are (unit_scale, unit_divisor).
     """
     stream = stream if stream is not None else sys.stderr
+    if total is None and hasattr(iterable, "__len__"):
+        total = len(iterable)
     if quiet:
         return tqdm(iterable, total=total, initial=initial, disable=True)
     if is_terminal(stream):
         return tqdm(iterable, total=total, initial=initial, desc=desc, unit=unit, leave=leave, file=stream, dynamic_ncols=True,
                     **options)
-    return tqdm(iterable, total=total, initial=initial, desc=desc or "progress", unit=unit, leave=True, file=_PlainLines(stream),
-                mininterval=PLAIN_INTERVAL_S, maxinterval=PLAIN_INTERVAL_S * 2, ascii=True,
-                bar_format=PLAIN_FORMAT if total else PLAIN_FORMAT_NO_TOTAL, **options)
+    lines = _PlainLines(stream)
+    bar = tqdm(iterable, total=total, initial=initial, desc=desc or "progress", unit=unit, leave=True, file=lines,
+               mininterval=PLAIN_INTERVAL_S, maxinterval=PLAIN_INTERVAL_S * 2, ascii=True,
+               bar_format=PLAIN_FORMAT if total else PLAIN_FORMAT_NO_TOTAL, **options)
+    lines.bar, lines.bar_start = bar, initial
+    return bar

@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import platform
 import subprocess
 import tempfile
 import time
@@ -26,6 +25,7 @@ import cv2
 import numpy as np
 import skimage.data
 
+from translate.device import cpu_name
 from translate.errors import UserError
 from translate.faces.landmarks import make_detector
 from translate.faces.stages import BlendStage, FacesStage
@@ -117,8 +117,98 @@ def bench_video_faces(frames: np.ndarray, model: str | None, device: str, batch:
              stage_seconds=stages, landmarks=summary["stages"]["faces"]["landmarks"], **host)
 
 
+SHARED = Path(__file__).resolve().parents[3] / "shared" / "data"
+COMBOS = [("dlib", "dlib"), ("retinaface", "dlib"), ("retinaface", "fan"), ("sfd", "fan"), ("sfd", "dlib"),
+          ("dlib", "fan")]
+
+
+def _iou(a, b) -> float:
+    x0, y0, x1, y1 = max(a[0], b[0]), max(a[1], b[1]), min(a[2], b[2]), min(a[3], b[3])
+    inter = max(0.0, x1 - x0) * max(0.0, y1 - y0)
+    return inter / ((a[2] - a[0]) * (a[3] - a[1]) + (b[2] - b[0]) * (b[3] - b[1]) - inter)
+
+
+def bench_300w(det, detector: str, landmarks: str, host: dict) -> dict[str, dict]:
+    """Faces found (IoU >= 0.5 with the box of the annotated landmarks) and their NME (outer eye corners) per set.
+
+    AFW's _1/_2/_3 files are faces of one photo: each file is one annotated face, found when any detection matches."""
+    per_face = {}
+    for folder in sorted(SHARED.glob("faces/300w_*")):
+        found, errors = 0, []
+        files = sorted(folder.glob("*.pts"))
+        for pts_file in files:
+            image = next(p for p in (pts_file.with_suffix(e) for e in (".jpg", ".png")) if p.exists())
+            rgb = cv2.cvtColor(cv2.imread(str(image)), cv2.COLOR_BGR2RGB)
+            truth = np.loadtxt(pts_file)[:68] - 1.0  # .pts is 1-based
+            gt_box = (*truth.min(0), *truth.max(0))
+            faces = det.detect(rgb)
+            best = max(faces, key=lambda f: _iou(f.box, gt_box), default=None)
+            hit = best is not None and _iou(best.box, gt_box) >= 0.5
+            if hit:  # landmarks re-fitted in a box of the landmark model's own kind: the tracker's refine path
+                found += 1
+                nme = float(np.linalg.norm(best.landmarks - truth, axis=1).mean() /
+                            np.linalg.norm(truth[36] - truth[45]))
+                errors.append(nme)
+                per_face[str(pts_file)] = nme
+        emit(bench="faces_300w", set=folder.name, detector=detector, landmarks=landmarks, faces=len(files),
+             found=found, nme=round(float(np.mean(errors)), 4) if errors else None, **host)
+    return per_face
+
+
+def bench_face_videos(det, detector: str, landmarks: str, host: dict, seconds: float = 10.0) -> None:
+    from translate.video.reader import FrameReader
+
+    total, with_face = 0, 0
+    for clip in sorted(SHARED.glob("video/liveportrait_*.mp4")):
+        reader = FrameReader(clip, end=seconds)
+        tracker = FaceTracker(det, redetect_every=8)
+        try:
+            for batch in reader:
+                for frame in batch.frames:
+                    total += 1
+                    with_face += bool(tracker(frame))
+        finally:
+            reader.close()
+    emit(bench="face_videos", detector=detector, landmarks=landmarks, frames=total, frames_with_face=with_face,
+         share=round(with_face / max(total, 1), 4), seconds_per_clip=seconds, **host)
+
+
+def bench_real(host: dict, combos=COMBOS) -> None:
+    """Detectors x landmark models on ../shared/data (300-W faces, face videos) and at 720p."""
+    frames = frames_720p(16)
+    nme_by = {}
+    for detector, landmarks in combos:
+        try:
+            det = make_detector(landmarks, detector=detector)
+        except UserError as e:
+            emit(bench="faces_real", detector=detector, landmarks=landmarks, skipped=str(e))
+            continue
+        nme_by[(detector, landmarks)] = bench_300w(det, detector, landmarks, host)
+        bench_face_videos(det, detector, landmarks, host)
+        det.detect(frames[0])
+        t0 = time.perf_counter()
+        for f in frames:
+            det.detect(f)
+        detect_ms = (time.perf_counter() - t0) * 1000 / len(frames)
+        tracker = FaceTracker(det, redetect_every=8)
+        t0 = time.perf_counter()
+        for f in frames:
+            tracker(f)
+        emit(bench="faces_720p", detector=detector, landmarks=landmarks, detect_every_frame_ms=round(detect_ms, 1),
+             tracked_ms=round((time.perf_counter() - t0) * 1000 / len(frames), 1), **host)
+    base = nme_by.get(("dlib", "dlib"))
+    for combo, errors in nme_by.items():
+        common = sorted(set(errors) & set(base or {}))
+        if base is not None and combo != ("dlib", "dlib") and common:
+            emit(bench="nme_on_common_faces", detector=combo[0], landmarks=combo[1], faces=len(common),
+                 nme=round(float(np.mean([errors[k] for k in common])), 4),
+                 dlib_nme=round(float(np.mean([base[k] for k in common])), 4), **host)
+
+
 def main() -> None:
     ap = argparse.ArgumentParser()
+    ap.add_argument("--real", action="store_true",
+                    help="only the real-data figures: 300-W faces found and NME, face-video frames, 720p ms/frame")
     ap.add_argument("--frames", type=int, default=30)
     ap.add_argument("--size", type=int, default=256)
     ap.add_argument("--model", help="face model for bench=video_faces (default: untrained original faceswap)")
@@ -127,7 +217,10 @@ def main() -> None:
     ap.add_argument("--skip-landmarks", action="store_true", help="only bench=video_faces")
     args = ap.parse_args()
     frames = frames_720p(args.frames)
-    host = {"cpu": platform.processor() or platform.machine(), "threads": cv2.getNumThreads()}
+    host = {"cpu": cpu_name(), "threads": cv2.getNumThreads()}
+    if args.real:
+        bench_real(host)
+        return
     if args.skip_landmarks:
         bench_video_faces(frames, args.model, args.device, args.batch_size, host)
         return

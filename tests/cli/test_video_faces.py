@@ -97,7 +97,11 @@ def test_video_faces_keeps_frames_rate_audio_and_finds_every_face(tmp_path, caps
     assert "128 px face crops (from the model)" in stdout  # a translate-task model: its train_size
     a, b = probe(src, scan=True), probe(out, scan=True)
     assert b.frame_count == a.frame_count == N and b.fps == a.fps == Fraction(25)
-    assert np.array_equal(decode_audio_pcm(src), decode_audio_pcm(out))
+    pcm_src, pcm_out = decode_audio_pcm(src), decode_audio_pcm(out)
+    # Copied, not re-encoded. Debian's ffmpeg 5 decodes the AAC encoder delay (one 1024-sample priming frame) that
+    # an mp4's edit list hides once the stream sits in Matroska; ffmpeg 7 hides it there too. Same samples after it.
+    lead = len(pcm_out) - len(pcm_src)
+    assert lead in (0, 1024) and np.array_equal(pcm_out[lead:], pcm_src)
     tags = {k.lower(): v for k, v in b.tags.items()}  # Matroska upper-cases tag names
     assert tags["translate_model_sha256"] == file_sha256(models["translate"]) and "128px face crops" in tags["faces"]
     before, after = decode(src), decode(out)

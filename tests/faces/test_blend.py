@@ -101,7 +101,7 @@ def test_stage_chain_identity_keeps_frames_and_passes_faceless_ones(frame):
     assert np.array_equal(result.frames[2], coffee)
     for i in (0, 1, 3, 4, 5):
         assert psnr(before[i], result.frames[i]) > 40, i
-    assert faces.close()["frames_without_faces"] == 1 and faces.close()["landmarks"] == "dlib"
+    assert faces.close()["frames_without_faces"] == 1 and faces.close()["landmarks"].endswith("dlib")
     assert blender.close() == {"frames": 6, "faces_blended": 5, "frames_unchanged": 1}
 
 

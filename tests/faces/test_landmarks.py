@@ -73,9 +73,10 @@ def test_refine_in_the_detection_box_reproduces_detect(dlib_detector):
 
 @pytest.fixture
 def weights_env(tmp_path, monkeypatch):
-    """An empty TORCH_HOME and TRANSLATE_WEIGHTS: nothing of FAN's is at hand."""
+    """An empty TORCH_HOME, TRANSLATE_WEIGHTS and user cache: nothing of FAN's (or RetinaFace's) is at hand."""
     monkeypatch.setenv("TORCH_HOME", str(tmp_path / "torch"))
     monkeypatch.setenv("TRANSLATE_WEIGHTS", str(tmp_path / "weights"))
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
     for d in lm.weight_dirs()[1:2]:  # the package folder must not hold real FAN files for these tests
         if any((d / n).exists() for n in lm.FAN_FILES):
             pytest.skip("FAN weights are installed in translate/weights/")

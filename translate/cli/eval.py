@@ -58,6 +58,9 @@ def _add_other_evaluations() -> None:
     from translate.cli.eval_fid import fid  # `translate eval fid`: FID/KID (cli/eval_fid.py)
 
     eval_group.add_command(fid)
+    from translate.cli.eval_faceswap import faceswap  # `translate eval faceswap`: identity, pose (cli/eval_faceswap.py)
+
+    eval_group.add_command(faceswap)
     try:
         from translate.cli.eval_detector import detector
     except ImportError:

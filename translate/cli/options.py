@@ -52,3 +52,32 @@ def output_option(help: str, folder: bool = False, required: bool = False, long:
     """-o: an output file (or ``folder``); optional where the command names a default beside the input."""
     return click.option("-o", long, required=required, metavar=metavar or ("DIR" if folder else "OUT"),
                         type=click.Path(file_okay=not folder, dir_okay=folder), help=help)
+
+
+def face_detection_options(scope: str = ""):
+    """--detector, --landmarks, --reference-face, --reference-threshold: how faces are found and whose are kept.
+
+    ``scope`` prefixes the help (e.g. "--faces: ") where the options only apply with another flag."""
+    from translate.faces.landmarks import BACKENDS, DETECTORS
+
+    options = [
+        click.option("--detector", "detector", default="auto", show_default=True, type=click.Choice(DETECTORS),
+                     help=f"{scope}face boxes: retinaface (fetched on first use), dlib (HOG, offline), sfd "
+                          "(face-alignment's, needs its file); auto: retinaface when fetched, else the landmark "
+                          "model's own detector."),
+        click.option("--landmarks", "landmarks", default="auto", show_default=True, type=click.Choice(BACKENDS),
+                     help=f"{scope}68-point landmark model: dlib (offline), fan (face-alignment, needs its "
+                          "weights); auto: fan when its weights are at hand, else dlib."),
+        click.option("--reference-face", "reference_face", type=click.Path(dir_okay=False), metavar="IMG",
+                     help=f"{scope}only the person in this photo (dlib face recognition); other faces are left "
+                          "untouched."),
+        click.option("--reference-threshold", "reference_threshold", default=0.6, show_default=True,
+                     type=click.FloatRange(0, min_open=True),
+                     help=f"{scope}identity distance below which a face is the reference person."),
+    ]
+
+    def decorate(command):
+        for option in reversed(options):
+            command = option(command)
+        return command
+    return decorate

@@ -9,6 +9,7 @@ from translate.cli.options import (
     PRECISIONS,  # noqa: F401 - re-exported for chain.py and later commands
     batch_size_option,
     device_option,
+    face_detection_options,
     model_option,
     output_option,
     overwrite_option,
@@ -79,8 +80,7 @@ def echo_summary(summary: dict) -> None:
               help="--faces: only the face whose track id is N (ids as in `faces extract`'s alignments). Default: all.")
 @click.option("--alignments", type=click.Path(dir_okay=False), metavar="FILE",
               help="--faces: use this alignments.json (from `faces extract` on this video, maybe edited) instead of detecting.")
-@click.option("--landmarks", default="auto", show_default=True, type=click.Choice(["auto", "dlib", "fan"]),
-              help="--faces: landmark backend (auto: fan when its weights are at hand, else dlib).")
+@face_detection_options("--faces: ")
 @click.option("--mask", default="components", show_default=True, type=click.Choice(["components", "extended"]),
               help="--faces: blend mask, the landmark hull (components) or with the forehead (extended).")
 @click.option("--colour", default="mean", show_default=True, type=click.Choice(["mean", "reinhard", "hist", "none"]),
@@ -92,8 +92,8 @@ def echo_summary(summary: dict) -> None:
 @click.option("--centering", type=click.Choice(["legacy", "face", "head"]),
               help="--faces: crop framing. Default: the model's (else face). A face model refuses another one.")
 def video(input, model, output, direction, batch_size, tile, tile_pad, precision, device, start, end, codec, crf, preset,
-          no_audio, overwrite, quiet, temporal, temporal_strength, faces, face_index, alignments, landmarks, mask, colour, seamless, face_size,
-          centering) -> None:
+          no_audio, overwrite, quiet, temporal, temporal_strength, faces, face_index, alignments, detector, landmarks,
+          reference_face, reference_threshold, mask, colour, seamless, face_size, centering) -> None:
     """Translate or upscale every frame of a video; frame rate, audio and colour are kept.
 
     Every decoded frame is written once (variable frame rate sources too), the audio stream is copied, and
@@ -120,11 +120,13 @@ def video(input, model, output, direction, batch_size, tile, tile_pad, precision
                 tile_pad=tile_pad, precision=precision, device=device, start=start, end=end, codec=codec, crf=crf,
                 preset=preset, no_audio=no_audio, overwrite=overwrite, temporal=temporal,
                 temporal_strength=temporal_strength, faces=faces, face_index=face_index,
-                alignments=alignments, landmarks=landmarks, mask=mask, colour=colour, seamless=seamless,
+                alignments=alignments, detector=detector, landmarks=landmarks, reference_face=reference_face,
+                reference_threshold=reference_threshold, mask=mask, colour=colour, seamless=seamless,
                 face_size=face_size, centering=centering)
     if not faces:
         given = [name for name, value in (("--face-index", face_index), ("--alignments", alignments), ("--seamless", seamless),
-                                          ("--face-size", face_size), ("--centering", centering)) if value]
+                                          ("--face-size", face_size), ("--centering", centering),
+                                          ("--reference-face", reference_face)) if value]
         if given:
             raise click.UsageError(f"{', '.join(given)} only apply with --faces")
     echo_summary(run_chain(video_chain(opts), progress=not quiet))

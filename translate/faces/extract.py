@@ -88,7 +88,8 @@ def _dumps(data: dict) -> str:
 def extract_faces(src: str | Path, out_dir: str | Path, size: int = 256, every: int = 1, min_size: int = 0,
                   centering: str = "face", landmarks: str = "auto", device: str = "auto",
                   smooth: bool = True, progress: Callable[[int], None] | None = None,
-                  reference_face: str | Path | None = None, reference_threshold: float = 0.6) -> dict:
+                  reference_face: str | Path | None = None, reference_threshold: float = 0.6,
+                  detector: str = "auto") -> dict:
     """Write aligned crops and `alignments.json` into out_dir; returns the summary (also in the JSON).
 
     every: use every N-th frame. min_size: skip faces whose detection box is smaller than this (px).
@@ -110,7 +111,7 @@ def extract_faces(src: str | Path, out_dir: str | Path, size: int = 256, every: 
         raise UserError(f"{src} is neither a folder of images nor a video ({', '.join(sorted(VIDEO_EXTS))})")
     frames = _video_frames(src) if is_video else _folder_frames(src)
 
-    detector = make_detector(landmarks, device=device, min_face=min_size)
+    detector = make_detector(landmarks, device=device, min_face=min_size, detector=detector)
     # A video is one stream: track and smooth. A folder's images are unrelated: detect each one.
     tracker = FaceTracker(detector, redetect_every=8 if is_video else 1, smooth=smooth and is_video,
                           min_size=0.0)

@@ -34,7 +34,8 @@ class FacesStage(Stage):
     def __init__(self, landmarks: str = "auto", size: int | None = 256, centering: str | None = "face",
                  face_index: int | None = None, alignments: str | Path | None = None, smooth: bool = True,
                  redetect_every: int = 8, min_face: int = 0, device: str = "auto",
-                 reference_face: str | Path | None = None, reference_threshold: float = 0.6):
+                 reference_face: str | Path | None = None, reference_threshold: float = 0.6,
+                 detector: str = "auto"):
         if centering is not None and centering not in align.CENTERINGS:
             raise UserError(f"centering must be one of {', '.join(align.CENTERINGS)}, got {centering!r}")
         if size is not None and size < 16:
@@ -47,6 +48,7 @@ class FacesStage(Stage):
         self.alignments_path = alignments
         self.reference_face, self.reference_threshold = reference_face, reference_threshold
         self.reference = None  # identity.ReferenceFilter, made in open()
+        self.box_detector = detector
         self.tracker: FaceTracker | None = None
         self.detector_name = "alignments" if alignments else None
         self._table: dict[int, list[dict]] | None = None
@@ -76,13 +78,15 @@ class FacesStage(Stage):
                                 f"is {info.width}x{info.height}: extract them from this video")
             self._table = {int(f["index"]): f["faces"] for f in data["frames"]}
         else:
-            detector = make_detector(self.backend, device=self.device, min_face=self.min_face)
+            detector = make_detector(self.backend, device=self.device, min_face=self.min_face,
+                                     detector=self.box_detector)
             self.detector_name = detector.name
             self.tracker = FaceTracker(detector, redetect_every=self.redetect_every, smooth=self.smooth)
         if self.reference_face:
             from translate.faces.identity import ReferenceFilter
 
-            ref_detector = self.tracker.detector if self.tracker else make_detector(self.backend, device=self.device)
+            ref_detector = self.tracker.detector if self.tracker else \
+                make_detector(self.backend, device=self.device, detector=self.box_detector)
             self.reference = ReferenceFilter.from_photo(self.reference_face, ref_detector, self.reference_threshold)
         return info
 
@@ -208,10 +212,11 @@ def crop_for_model(info, size: int | None, centering: str | None, name: str) -> 
 def build_faces_stage(landmarks: str = "auto", size: int | None = None, centering: str | None = None,
                       face_index: int | None = None, alignments: str | None = None, smooth: bool = True,
                       redetect_every: int = 8, min_face: int = 0, device: str = "auto",
-                      reference_face: str | None = None, reference_threshold: float = 0.6) -> FacesStage:
+                      reference_face: str | None = None, reference_threshold: float = 0.6,
+                      detector: str = "auto") -> FacesStage:
     """The `faces` stage of chains and pipelines: size and centering default to the following model's."""
     return FacesStage(landmarks, size, centering, face_index, alignments, smooth, redetect_every, min_face, device,
-                      reference_face, reference_threshold)
+                      reference_face, reference_threshold, detector)
 
 
 def build_blend_stage(mask: str = "components", colour: str = "mean", erode: float = 0.03, feather: float = 0.04,

@@ -28,7 +28,9 @@ def video_stages(opts: dict) -> list[tuple[str, dict]]:
         _refuse_face_model_on_frames(opts["model"])
         return [("translate", translate), *stabilize]
     faces = {"landmarks": opts["landmarks"], "size": opts["face_size"], "centering": opts["centering"],
-             "face_index": opts["face_index"], "alignments": opts["alignments"], "device": opts["device"]}
+             "face_index": opts["face_index"], "alignments": opts["alignments"], "device": opts["device"],
+             "detector": opts.get("detector", "auto"), "reference_face": opts.get("reference_face"),
+             "reference_threshold": opts.get("reference_threshold", 0.6)}
     blend = {"mask": opts["mask"], "colour": opts["colour"], "seamless": opts["seamless"]}
     return [("faces", faces), ("translate", {**translate, "target": "faces"}), *stabilize, ("blend", blend)]
 
