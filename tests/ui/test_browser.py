@@ -182,6 +182,7 @@ def test_detect_shows_the_verdict_of_the_library(page, ui_data):
     verdict = wait_text(page, "#detect-verdict", "score")
     assert verdict.startswith(f"{results[0].verdict.upper()} cat.png: score {results[0].score:.3f} (threshold ")
     assert "no provenance tag" in text_of(page, "#detect-provenance")
+    page.locator("#detect-evidence img").first.wait_for()  # the evidence sheet is shown
     screenshot(page, "detect")
 
 

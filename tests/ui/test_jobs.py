@@ -70,7 +70,8 @@ def test_detect_reports_verdict_table_plot_and_json(ui_data, tmp_path):
     r = run_detect([ui_data["photo"], ui_data["clip"]], tmp_path / "out", device="cpu")
     report = json.loads(r.report.read_text())
     assert [f["verdict"] for f in report["files"]] == [row[2] for row in r.rows]
-    assert all(v in ("real", "fake") for _, _, v, _ in r.rows)
+    assert all(v in ("real", "uncertain", "fake") for _, _, v, _ in r.rows)
+    assert [p.suffix for p in r.evidence] == [".png", ".png"]  # one evidence sheet per file
     assert r.rows[0][0] == "cat.png" and r.rows[1][3].endswith(f"/{CLIP_FRAMES}")
     assert f"**{r.rows[0][2].upper()}** cat.png: score {r.rows[0][1]}" in r.headline
     assert r.plot.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"

@@ -124,7 +124,7 @@ def detect_tab(out_dir: Path, device: str) -> None:
             provenance = gr.Markdown(elem_id="detect-provenance")
             table = gr.Dataframe(headers=list(TABLE_HEADER), label="per file", interactive=False)
             plot = gr.Image(label="per-frame scores", type="filepath", interactive=False)
-            evidence = gr.Image(label="evidence sheet", type="filepath", interactive=False, visible=False)
+            evidence = gr.Gallery(label="evidence sheets (most suspicious frames)", interactive=False, elem_id="detect-evidence")
             report = gr.File(label="JSON report", interactive=False)
 
     def detect(uploads, every, progress=gr.Progress(track_tqdm=True)):
@@ -132,7 +132,7 @@ def detect_tab(out_dir: Path, device: str) -> None:
         paths = [uploaded_path(u) for u in uploads or []]
         r = run_detect(paths, out_dir, every=int(every or 1), device=device)
         return [r.headline, r.provenance, r.rows, str(r.plot) if r.plot else None,
-                gr.Image(str(r.evidence) if r.evidence else None, visible=r.evidence is not None), str(r.report)]
+                [str(p) for p in r.evidence], str(r.report)]
 
     outputs = [verdict, provenance, table, plot, evidence, report]
     go.click(guarded(detect, len(outputs)), [uploads, every], outputs)
