@@ -102,3 +102,5 @@ def test_form_errors_are_one_line(folders, tmp_path):
         run_spec("cyclegan", run_args("cyclegan", a, b, "r", 10, 16, "--no-such-flag", tmp_path))
     spec, _ = run_spec("cyclegan", run_args("cyclegan", a, b, "r", 10, 16, "--steps 7", tmp_path))
     assert spec.loop.steps == 7 and spec.loop.out == str(tmp_path)  # typed options beat the form; --out stays
+    spec, _ = run_spec("detector", run_args("detector", a, b, "d", 10, 16, "", tmp_path))  # --real/--fake
+    assert (spec.data.a, spec.data.b) == (a, b)

@@ -143,8 +143,8 @@ def train_tab(jobs: TrainJobs) -> None:
     with gr.Row():
         with gr.Column():
             method = gr.Dropdown(methods, value=methods[0], label="method")
-            a = gr.Textbox(label="folder A (a path on this machine)", elem_id="train-a")
-            b = gr.Textbox(label="folder B", elem_id="train-b")
+            a = gr.Textbox(label="folder A: a path on this machine (--a; the real images for detector)", elem_id="train-a")
+            b = gr.Textbox(label="folder B (--b; the generated images for detector)", elem_id="train-b")
             name = gr.Textbox("ui-run", label=f"run name (under {jobs.runs})", elem_id="train-name")
             with gr.Row():
                 steps = gr.Number(1000, label="steps", precision=0, minimum=1)

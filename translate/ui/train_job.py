@@ -28,6 +28,14 @@ def two_folder_methods() -> list[str]:
     return [name for name, cmd in train.commands.items() if {"a", "b"} <= {p.name for p in cmd.params}]
 
 
+def folder_flags(method: str) -> tuple[str, str]:
+    """The method's flags for its two folders: --a/--b, or --real/--fake for the detector."""
+    from translate.cli.train import train
+
+    flags = {p.name: p.opts[0] for p in train.commands[method].params}
+    return flags["a"], flags["b"]
+
+
 @dataclass
 class RunView:
     status: str
@@ -51,7 +59,8 @@ def run_args(method: str, a: str, b: str, name: str, steps: int, size: int, extr
     if any(arg.split("=")[0] in FIXED for arg in more):
         raise UserError("more options: --out and --resume are set by the page (runs go under the page's --out)")
     # --workers 0: no loader processes forked from a threaded server; ``more`` comes after the defaults, so it wins
-    return ["--a", str(Path(a).expanduser()), "--b", str(Path(b).expanduser()), "--name", name, "--steps", str(int(steps)),
+    flag_a, flag_b = folder_flags(method)
+    return [flag_a, str(Path(a).expanduser()), flag_b, str(Path(b).expanduser()), "--name", name, "--steps", str(int(steps)),
             "--size", str(int(size)), "--workers", "0", *more, "--out", str(runs)]
 
 
