@@ -188,6 +188,11 @@ DETECTOR_DEFAULTS = {"size": 128, "batch_size": 32, "epochs": 10, "decay_epochs"
 @click.option("--uncertain-fpr", "uncertain_fpr", type=click.FloatRange(0.0, 1.0, max_open=True),
               help="False-positive rate at which the uncertain band starts (default 0.10; at least --fpr).")
 @click.option("--width", type=click.IntRange(1), help="Channels of the detector's first conv block (default 32).")
+@click.option("--backbone", default="srm", show_default=True, type=click.Choice(["srm", "clip"]),
+              help="srm: the residual/spectrum net, trained whole; clip: a probe on frozen CLIP ViT-B/16 INT8 "
+                   "embeddings (clip-vit-b16-int8, fetched on first use; embeddings cached in the run folder).")
+@click.option("--probe-hidden", "probe_hidden", default=0, show_default=True, type=click.IntRange(0),
+              help="--backbone clip: hidden units of the probe (0: linear).")
 @common_options
 @click.pass_context
 def detector(ctx: click.Context, **params) -> None:
@@ -215,7 +220,23 @@ def detector(ctx: click.Context, **params) -> None:
                                  "accepted; use --faces for face crops", param_hint="--preprocess")
     params["preprocess"] = "faces" if params.pop("faces") else "crop"
     params["load_size"] = params["size"]
+    backbone, hidden = params.pop("backbone"), params.pop("probe_hidden")
+    if backbone == "clip":
+        _train_clip_probe(params, typed, hidden)
+        return
     launch("detector", params, ctx)
+
+
+def _train_clip_probe(params: dict, typed: dict, hidden: int) -> None:
+    from translate.detect.probe import ProbeConfig, train_probe
+
+    cfg = ProbeConfig(hidden=hidden, val_split=params["val_split"], seed=params["seed"], preprocess=params["preprocess"],
+                      **({"crop": params["size"]} if "size" in typed else {}),
+                      **{k: params[k] for k in ("fpr", "uncertain_fpr") if params.get(k) is not None},
+                      **({"steps": params["steps"]} if params.get("steps") else {}))
+    name = params.get("name") or _default_name("detector", params) + "-clip"
+    path = train_probe(params["a"], params["b"], Path(params["out"]) / name, cfg, name=name)
+    click.echo(f"wrote {path}")
 
 
 def _check_scale(ctx, param, value):

@@ -65,6 +65,11 @@ class Scorer:
         self.tile, self.max_side, self.tiles = tile, max_side, tiles
         self.lo, self.hi = self.info.value_range
         self.model_name = self.info.name or (Path(model.path).stem if model.path else "detector")
+        self.embedder = None  # a frozen backbone's embeddings feed the net (a probe head) instead of pixels
+        if self.info.extra.get("backbone") == "clip":
+            from translate.detect.backbones.clip import EmbeddingCache
+
+            self.embedder = EmbeddingCache()
         self.model_sha256 = model.sha256
 
     @property
@@ -108,6 +113,9 @@ class Scorer:
             if min(c.shape[:2]) < MIN_SIDE:
                 raise UserError(f"a {c.shape[1]}x{c.shape[0]} image is too small to score (at least {MIN_SIDE}x{MIN_SIDE} px)")
             by_shape.setdefault(c.shape, []).append(i)
+        if self.embedder is not None:  # CLIP resizes every crop to 224: shapes need not match
+            e = torch.from_numpy(self.embedder.embed(list(crops))).to(self.device)
+            return self.net(e).float().cpu().numpy().astype(np.float64) if len(crops) else out
         for idx in by_shape.values():
             for j in range(0, len(idx), self.batch_size):
                 chunk = idx[j:j + self.batch_size]

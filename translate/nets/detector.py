@@ -73,4 +73,23 @@ class Detector(nn.Module):
         return self.head(self.features(x)).squeeze(1)
 
 
-DISCRIMINATORS: dict[str, Callable[..., nn.Module]] = {"detector": Detector}
+class EmbeddingProbe(nn.Module):
+    """A head on frozen backbone embeddings (N, in_dim) -> one logit (N,): linear (hidden 0), as
+    UniversalFakeDetect's probe on CLIP features, or one hidden ReLU layer."""
+
+    uses_gan_init = False
+
+    def __init__(self, in_dim: int = 512, hidden: int = 0, dropout: float = 0.1):
+        super().__init__()
+        if in_dim < 1 or hidden < 0:
+            raise ValueError("in_dim must be >= 1 and hidden >= 0")
+        self.multiple = 1  # the registry's contract; its input is a vector, not an image
+        layers: list[nn.Module] = [nn.Dropout(dropout)]
+        layers += [nn.Linear(in_dim, hidden), nn.ReLU(inplace=True), nn.Linear(hidden, 1)] if hidden else [nn.Linear(in_dim, 1)]
+        self.head = nn.Sequential(*layers)
+
+    def forward(self, e: torch.Tensor) -> torch.Tensor:
+        return self.head(e).squeeze(1)
+
+
+DISCRIMINATORS: dict[str, Callable[..., nn.Module]] = {"detector": Detector, "embedding-probe": EmbeddingProbe}
