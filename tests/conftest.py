@@ -16,6 +16,7 @@ def pytest_configure(config):
     config.addinivalue_line("markers", "slow: long-running test")
     config.addinivalue_line("markers", "gpu: needs CUDA (skipped without it)")
     config.addinivalue_line("markers", "realdata: needs ../shared/data (skipped without it, as in a user's clone)")
+    config.addinivalue_line("markers", "browser: drives the web page in headless /usr/bin/chromium (skipped without it)")
     config.addinivalue_line("markers", "network: downloads a PyPI wheel once (tests/real_wheels.py); skips when no registry is reachable")
 
 
