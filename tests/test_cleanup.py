@@ -31,7 +31,10 @@ def make_clip(path: Path, frames: int = 6) -> Path:
 
 
 def child_processes() -> list[str]:
-    """Names of this process's children (running or unreaped), from /proc."""
+    """Names of this process's ffmpeg children (running or unreaped), from /proc.
+
+    Only ffmpeg counts: earlier tests in the same pytest process may leave long-lived helpers of their own
+    (multiprocessing's resource tracker, Ray's processes), which are not the video runner's."""
     me, names = os.getpid(), []
     for entry in Path("/proc").iterdir():
         if not entry.name.isdigit():
@@ -41,7 +44,7 @@ def child_processes() -> list[str]:
         except OSError:
             continue
         comm, rest = stat[stat.index("(") + 1: stat.rindex(")")], stat[stat.rindex(")") + 2:].split()
-        if int(rest[1]) == me:
+        if int(rest[1]) == me and "ffmpeg" in comm:
             names.append(comm)
     return names
 

@@ -116,10 +116,10 @@ def test_resume_across_the_phase_boundary_equals_an_uninterrupted_run(folders, t
 
     _StopAfter.calls = 0
     monkeypatch.setattr(SRGAN, "train_step", counted)
-    monkeypatch.setattr(training, "_Interrupt", lambda: _StopAfter(3))
+    monkeypatch.setattr(training, "_Interrupt", lambda event=None: _StopAfter(3))
     parted = tmp_path / "parted"
     assert start_run(spec(folders, parted, 8, 4), resume=False) == 130  # stopped after step 3, in the SRResNet phase
-    monkeypatch.setattr(training, "_Interrupt", lambda: _StopAfter(10**9))
+    monkeypatch.setattr(training, "_Interrupt", lambda event=None: _StopAfter(10**9))
     assert start_run(spec(folders, parted, 8, 4), resume=True) == 0
 
     a = load_checkpoint(straight / "r" / "checkpoints" / "last.pt", torch.device("cpu"))
