@@ -5,6 +5,7 @@ import click
 
 from translate.cli.video import video as video_command
 from translate.cli.video import warnings_to_stderr
+from translate.errors import UserError
 
 # Every stage option of `translate video` is accepted as-is: its own Click options, taken from the command.
 NOT_STAGE_OPTIONS = {"input", "output", "overwrite", "quiet"}
@@ -80,4 +81,7 @@ def batch(inputs, out_dir, workers, ray_address, max_retries, retry_failed, spli
                f"{summary.frames} frames in {summary.seconds:.1f}s; records in {summary.job_file}")
     if summary.failed:
         click.echo(failure_table(summary.failed), err=True)
-        raise SystemExit(1)
+        first = summary.failed[0]
+        # One error line for the run (the table says what failed and why); jobs.jsonl keeps the records.
+        raise UserError(f"{len(summary.failed)} job(s) failed, the first {first.get('input')}: {first.get('error')}; "
+                        "fix them and rerun with --retry-failed")
