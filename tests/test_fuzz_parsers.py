@@ -16,7 +16,10 @@ from translate.video.pipelines import apply_overrides, load_pipeline, parse_chai
 from translate.video.probe import info_from_ffmpeg_stderr
 from translate.weights.manifest import parse_manifest
 
-FUZZ = settings(max_examples=50, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+# derandomize: the same examples on every run and machine, so the suite's verdict cannot change from one CI run to
+# the next (explore more locally with a higher max_examples and derandomize off).
+FUZZ = settings(max_examples=50, deadline=None, suppress_health_check=[HealthCheck.too_slow], derandomize=True,
+                database=None)
 
 scalars = st.one_of(st.none(), st.booleans(), st.integers(), st.floats(), st.text(max_size=12))
 json_like = st.recursive(scalars, lambda inner: st.one_of(st.lists(inner, max_size=4),
@@ -98,6 +101,8 @@ tokens = st.sampled_from(["Stream #0:0: Video: ", "Stream #0:1: Audio: ", ", ", 
 @example([(SAMPLE.index("-90.00") + 6, ".5")], "")  # rotation of -90.00.5 degrees
 @example([(SAMPLE.index("01.20"), "1.")], "")  # Duration: 00:00:1.01.20
 @example([(SAMPLE.index("25 fps"), "9" * 400)], "")  # a rate too large for a float
+@example([(0, "Stream #0:0: Video: , ")], "")  # an empty codec name (found by a CI run)
+@example([(0, "Stream #0:1: Audio: , ")], "")
 def test_ffmpeg_stderr_parser(edits, noise):
     text = SAMPLE
     for at, insert in sorted(edits, reverse=True):

@@ -229,7 +229,7 @@ def info_from_ffmpeg_stderr(text: str, path: str | None = None) -> StreamInfo:
     if video_line is None:
         raise UserError(f"{path}: has no video stream")
     parts = _split_top(video_line.split(": Video:", 1)[1])
-    codec = parts[0].split()[0] if parts else None
+    codec = next(iter(parts[0].split()), None) if parts else None  # "Video: , ..." has an empty codec
     pix_fmt = color_range = color_space = primaries = transfer = None
     width = height = 0
     fps = tbr = None
@@ -271,7 +271,7 @@ def info_from_ffmpeg_stderr(text: str, path: str | None = None) -> StreamInfo:
     audio_codec = sample_rate = channels = None
     if audio_line:
         aparts = _split_top(audio_line.split(": Audio:", 1)[1])
-        audio_codec = aparts[0].split()[0] if aparts else None
+        audio_codec = next(iter(aparts[0].split()), None) if aparts else None
         for part in aparts[1:]:
             m = re.match(r"^(\d{1,9}) Hz", part)
             if m:
