@@ -57,10 +57,23 @@ def test_every_frame_scores_match_the_scorer(setup):
 
     root, model = setup
     scorer = Scorer(model, device="cpu")
-    r = detect_files([root / "imgs" / "clip.mp4"], scorer)[0]
+    r = detect_files([root / "imgs" / "clip.mp4"], scorer, every=1)[0]
     expected = scorer.score_frames(read_all_frames(root / "imgs" / "clip.mp4"))
     assert r.frame_indices == list(range(10))
     np.testing.assert_allclose(r.frame_scores, expected, rtol=1e-5, atol=1e-6)
+
+
+def test_default_sampling_spreads_frames_over_the_clip(setup, tmp_path):
+    """Without --every a video is scored on `frames` frames spread over it, first to last part."""
+    from translate.detect.run import detect_files
+    from translate.detect.scorer import Scorer
+
+    root, model = setup
+    clip = make_clip(tmp_path / "long.mp4", frames=40)
+    scorer = Scorer(model, device="cpu")
+    r = detect_files([clip], scorer, frames=8)[0]
+    assert r.frame_indices == list(range(0, 40, 5))
+    assert detect_files([clip], scorer, frames=100)[0].frame_indices == list(range(40))
 
 
 def test_provenance_tag_is_reported_but_never_scored(setup, tmp_path):

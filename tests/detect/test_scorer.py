@@ -100,3 +100,44 @@ def test_bundled_default_detector_loads_calibrated():
     assert s.calibration.threshold_fpr == entry.figures["threshold_fpr"]  # the manifest states what the file holds
     assert abs(s.threshold - entry.figures["threshold"]) < 1e-3
     assert 0.0 < s.threshold < 1.0
+
+
+def test_the_model_file_says_how_frames_are_cut(tmp_path):
+    """A model trained on 224 px tiles (CLIP, EfficientNet) is scored on 224 px tiles, at most max_tiles of them."""
+    from translate.detect.scorer import Scorer
+
+    path = tiny_detector(tmp_path / "d.safetensors")
+    info_extra = {"tile": 32, "max_side": 32, "max_tiles": 3}
+    from translate.weights.modelfile import load_model
+
+    loaded = load_model(path)
+    loaded.info.extra.update(info_extra)
+    s = Scorer(loaded, device="cpu")
+    regions = s.regions((100, 120))
+    assert len(regions) == 3 and {(r.x1 - r.x0, r.y1 - r.y0) for r in regions} == {(32, 32)}
+    assert [r.kind for r in s.regions((30, 30))] == ["image"]
+    assert len(Scorer(path, device="cpu").regions((100, 120))) == 1  # no keys: the defaults (whole up to 512 px)
+
+
+def test_bundled_detector_falls_back_to_the_tiny_one_offline(monkeypatch):
+    """No CLIP weights and no network: the bundled default scores with detector-tiny and says so; a model
+    named explicitly is an error instead."""
+    import translate.weights.fetch
+    from translate.detect.scorer import FALLBACK_MODEL, Scorer
+    from translate.weights import manifest
+    from translate.weights.modelfile import read_info
+
+    entry = manifest.find("detector")
+    if read_info(manifest.locate(entry)).extra.get("backbone") != "clip":
+        pytest.skip("the bundled detector has no fetched backbone")
+
+    def offline(name, *a, **k):
+        raise UserError(f"cannot fetch {name}: no network")
+
+    monkeypatch.setattr(translate.weights.fetch, "ensure", offline)
+    s = Scorer(device="cpu")
+    assert s.embedder is None and "detector-tiny" in s.fallback_note and "translate weights fetch" in s.fallback_note
+    assert s.calibrated and 0 <= s.score_image(frames(1, 64, 64)[0]) <= 1
+    assert manifest.find(FALLBACK_MODEL) is not None
+    with pytest.raises(UserError, match="no network"):
+        Scorer(str(manifest.locate(entry)), device="cpu")

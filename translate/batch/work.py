@@ -131,7 +131,7 @@ def detect_verdict(path: str | Path, kind: str, detect: dict[str, Any], device: 
 
     scorer = Scorer(detect.get("model") or "detector", device=device)
     path = Path(path)
-    result = score_image_file(scorer, path) if kind == "image" else score_video_file(scorer, path, every=int(detect.get("every") or 1))
+    result = score_image_file(scorer, path) if kind == "image" else score_video_file(scorer, path, every=detect.get("every"))
     return {"score": round(float(result.score), 4), "verdict": result.verdict, "threshold": float(result.threshold),
             "model": detect.get("model") or "detector"}
 

@@ -14,7 +14,9 @@ from translate.cli.options import (
 @click.command("detect")
 @click.argument("inputs", nargs=-1, required=True, metavar="PATH...", type=click.Path())
 @model_option("Detect model: file, run folder or manifest name (the bundled 'detector' by default).", default="detector")
-@click.option("--every", default=1, show_default=True, type=click.IntRange(1), help="Score every N-th frame of videos.")
+@click.option("--frames", "frames", default=16, show_default=True, type=click.IntRange(1),
+              help="Frames scored per video, spread evenly over it.")
+@click.option("--every", type=click.IntRange(1), help="Score every N-th frame of videos instead (1: all of them).")
 @click.option("--faces", is_flag=True, help="Score face crops (1.3x box) where faces are found, else the whole frame.")
 @click.option("--landmarks", default="auto", show_default=True, type=click.Choice(["auto", "dlib", "fan"]),
               help="Face backend for --faces.")
@@ -26,11 +28,11 @@ from translate.cli.options import (
 @device_option()
 @batch_size_option(16, help="Crops per detector call.")
 @quiet_option()
-def detect(inputs, model, every, faces, landmarks, json_path, plot_path, evidence_dir, fail_on_fake, device, batch_size,
+def detect(inputs, model, frames, every, faces, landmarks, json_path, plot_path, evidence_dir, fail_on_fake, device, batch_size,
            quiet) -> None:
     """Score images, folders and videos: probability that each is generated, and a verdict.
 
-    A video is sampled (every frame, or --every N), scored per frame and aggregated into one score
+    A video is sampled (16 frames spread over it, --frames N, or every N-th frame with --every N), scored per frame and aggregated into one score
     (confident frames decide: if enough frames score above 0.8, their mean; if nearly all are below 0.2,
     theirs; else the mean). The verdict is "fake" above the model's fake threshold (set at 2% false
     positives on real validation crops), "uncertain" above its uncertain threshold (10%), else "real".
@@ -59,8 +61,10 @@ def detect(inputs, model, every, faces, landmarks, json_path, plot_path, evidenc
     from translate.detect.run import named_file_outcome
     from translate.errors import FlaggedError
 
-    results, scorer = run_detect(inputs, model=model, every=every, faces=faces, landmarks=landmarks, device=device,
+    results, scorer = run_detect(inputs, model=model, every=every, frames=frames, faces=faces, landmarks=landmarks, device=device,
                                  batch_size=batch_size, progress=not quiet)
+    if scorer.fallback_note:
+        click.echo(f"warning: {scorer.fallback_note}", err=True)
     outcome = named_file_outcome(inputs, results)
     for line in outcome.stderr_lines(nothing="nothing could be scored"):
         click.echo(line, err=True)

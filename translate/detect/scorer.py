@@ -17,12 +17,13 @@ import numpy as np
 import torch
 
 from translate.detect.calibrate import Calibration
-from translate.detect.crops import MAX_SIDE, TILE, Region, frame_score, regions_for
+from translate.detect.crops import MAX_SIDE, MAX_TILES, TILE, Region, frame_score, regions_for
 from translate.device import autocast, resolve_device, resolve_precision, speed_up
 from translate.errors import UserError
 from translate.weights.modelfile import LoadedModel, load_model
 
 DEFAULT_MODEL = "detector"
+FALLBACK_MODEL = "detector-tiny"  # the small srm net inside the wheel: needs nothing fetched
 MIN_SIDE = 8  # the net's smallest input
 
 
@@ -43,13 +44,13 @@ class Scorer:
     """
 
     def __init__(self, model: str | Path | LoadedModel = DEFAULT_MODEL, device: str = "auto",
-                 precision: str = "fp32", batch_size: int = 16, tile: int = TILE, max_side: int = MAX_SIDE,
-                 tiles: str = "mean"):
+                 precision: str = "fp32", batch_size: int = 16, tile: int | None = None,
+                 max_side: int | None = None, tiles: str = "mean", max_tiles: int | None = None):
         self.device = resolve_device(device)
+        self.fallback_note = None
+        self._clip_path = None
         if not isinstance(model, LoadedModel):
-            from translate.weights.resolve import resolve_model
-
-            model = load_model(resolve_model(str(model), tasks=("detect",)), self.device)
+            model = self._load(str(model))
         elif model.info.task != "detect":
             raise UserError(f"{model.path}: a {model.info.task} model cannot score images; give a detect model "
                             f"(e.g. --model {DEFAULT_MODEL})")
@@ -62,15 +63,42 @@ class Scorer:
         self.calibration = Calibration.from_extra(self.info.extra)
         self.calibrated = "temperature" in self.info.extra and self.info.extra.get("threshold_fpr") is not None
         self.batch_size = max(1, int(batch_size))
-        self.tile, self.max_side, self.tiles = tile, max_side, tiles
+        # how frames are cut: what the model was trained on (its file says), unless the caller says otherwise
+        extra = self.info.extra
+        self.tile = int(tile or extra.get("tile") or TILE)
+        self.max_side = int(max_side or extra.get("max_side") or MAX_SIDE)
+        self.max_tiles = int(max_tiles or extra.get("max_tiles") or MAX_TILES)
+        self.tiles = tiles
         self.lo, self.hi = self.info.value_range
         self.model_name = self.info.name or (Path(model.path).stem if model.path else "detector")
         self.embedder = None  # a frozen backbone's embeddings feed the net (a probe head) instead of pixels
         if self.info.extra.get("backbone") == "clip":
             from translate.detect.backbones.clip import EmbeddingCache
+            from translate.weights.onnx_models import ClipImageEncoder
 
-            self.embedder = EmbeddingCache()
+            self.embedder = EmbeddingCache(ClipImageEncoder(self._clip_path, threads=0))  # inference: every core
         self.model_sha256 = model.sha256
+
+    def _load(self, name: str) -> LoadedModel:
+        """Load a detect model; one whose frozen backbone cannot be had (offline, never fetched) is an error,
+        except for the bundled default, which falls back to FALLBACK_MODEL (in the wheel) and says so."""
+        from translate.weights.resolve import resolve_model
+
+        loaded = load_model(resolve_model(name, tasks=("detect",)), self.device)
+        if loaded.info.extra.get("backbone") == "clip":
+            from translate.weights.fetch import ensure
+
+            weights = loaded.info.extra.get("backbone_weights") or "clip-vit-b16-int8"
+            try:
+                self._clip_path = ensure(weights)
+            except UserError as e:
+                if name != DEFAULT_MODEL:
+                    raise
+                self.fallback_note = (f"the bundled detector's backbone ({weights}) is not on this machine and could "
+                                      f"not be fetched ({e}); scoring with {FALLBACK_MODEL}, the small offline model "
+                                      f"(run `translate weights fetch {weights}` once online)")
+                return load_model(resolve_model(FALLBACK_MODEL, tasks=("detect",)), self.device)
+        return loaded
 
     @property
     def threshold(self) -> float:
@@ -132,9 +160,10 @@ class Scorer:
     # -- frames -------------------------------------------------------------------------------
     def regions(self, frame_hw: tuple[int, int], faces=None) -> list[Region]:
         """What is scored in a frame: faces (those at least MIN_SIDE px) when given, else image or tiles."""
-        regions = regions_for(frame_hw, faces or None, tile=self.tile, max_side=self.max_side) if faces else []
+        cut = {"tile": self.tile, "max_side": self.max_side, "max_tiles": self.max_tiles}
+        regions = regions_for(frame_hw, faces or None, **cut) if faces else []
         regions = [r for r in regions if min(r.x1 - r.x0, r.y1 - r.y0) >= MIN_SIDE]
-        return regions or regions_for(frame_hw, None, tile=self.tile, max_side=self.max_side)
+        return regions or regions_for(frame_hw, None, **cut)
 
     def score_frames(self, frames, faces: Sequence | None = None) -> list[float]:
         """One probability per frame. ``frames``: uint8 (N, H, W, 3) or a list of (H, W, 3) of any sizes;

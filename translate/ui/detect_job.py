@@ -31,7 +31,7 @@ def headline(result) -> str:
     return f"**{result.verdict.upper()}** {name}: score {result.score:.3f} (threshold {result.threshold:.3f}){frames}"
 
 
-def run_detect(uploads: list[Path], out_dir: Path, model: str = "detector", every: int = 1,
+def run_detect(uploads: list[Path], out_dir: Path, model: str = "detector", every: int | None = None,
                device: str = "auto") -> DetectResult:
     from translate.detect.evidence import write_evidence
     from translate.detect.report import plot_frame_scores, table_rows, write_json_report

@@ -117,7 +117,8 @@ def detect_tab(out_dir: Path, device: str) -> None:
     with gr.Row():
         with gr.Column():
             uploads = gr.File(label="images or a video", file_count="multiple", elem_id="detect-upload")
-            every = gr.Number(1, label="score every N-th video frame", precision=0, minimum=1)
+            every = gr.Number(0, label="score every N-th video frame (0: 16 frames spread over the video)",
+                              precision=0, minimum=0)
             go = gr.Button("Detect", variant="primary", elem_id="detect-run")
         with gr.Column():
             verdict = gr.Markdown(elem_id="detect-verdict")
@@ -130,7 +131,7 @@ def detect_tab(out_dir: Path, device: str) -> None:
     def detect(uploads, every, progress=gr.Progress(track_tqdm=True)):
         progress(0, desc="loading the detector")
         paths = [uploaded_path(u) for u in uploads or []]
-        r = run_detect(paths, out_dir, every=int(every or 1), device=device)
+        r = run_detect(paths, out_dir, every=int(every or 0) or None, device=device)
         return [r.headline, r.provenance, r.rows, str(r.plot) if r.plot else None,
                 [str(p) for p in r.evidence], str(r.report)]
 
