@@ -11,10 +11,12 @@ from collections.abc import Callable
 import torch
 from torch import nn
 
+from translate.nets.gemm_conv import GemmConv2d
 
-def _upscale(cin: int, cout: int) -> nn.Sequential:
+
+def _upscale(cin: int, cout: int, conv: type[nn.Conv2d] = nn.Conv2d) -> nn.Sequential:
     """conv3 to 4 * cout, LeakyReLU 0.1, PixelShuffle 2: doubles H and W."""
-    return nn.Sequential(nn.Conv2d(cin, cout * 4, 3, padding=1), nn.LeakyReLU(0.1, True), nn.PixelShuffle(2))
+    return nn.Sequential(conv(cin, cout * 4, 3, padding=1), nn.LeakyReLU(0.1, True), nn.PixelShuffle(2))
 
 
 def _check_size(input_size: int) -> None:
@@ -25,7 +27,8 @@ def _check_size(input_size: int) -> None:
 class FaceEncoder(nn.Module):
     """5x5 s2 convs 2w, 4w, 8w, 16w (LeakyReLU 0.1), flatten, dense 16w, dense (s/16)^2 * 16w, reshape,
     one up-scale -> 8w x s/8 x s/8 (512 x 8 x 8 for the original 64 px). The input must be exactly
-    `input_size` px (the dense layers fix it).
+    `input_size` px (the dense layers fix it). The two convs on the s/16 maps (most of the weights, few
+    positions) are GemmConv2d: one matmul each on CPU, same arithmetic (translate.nets.gemm_conv).
     """
 
     def __init__(self, input_size: int = 64, in_nc: int = 3, width: int = 64):
@@ -37,12 +40,13 @@ class FaceEncoder(nn.Module):
         chans = [in_nc, width * 2, width * 4, width * 8, width * 16]
         convs: list[nn.Module] = []
         for cin, cout in zip(chans[:-1], chans[1:]):
-            convs += [nn.Conv2d(cin, cout, 5, stride=2, padding=2), nn.LeakyReLU(0.1, True)]
+            conv = GemmConv2d if cout == chans[-1] else nn.Conv2d
+            convs += [conv(cin, cout, 5, stride=2, padding=2), nn.LeakyReLU(0.1, True)]
         self.convs = nn.Sequential(*convs)
         self.latent = width * 16
         flat = width * 16 * self.bottom**2
         self.dense = nn.Sequential(nn.Flatten(), nn.Linear(flat, self.latent), nn.Linear(self.latent, flat))
-        self.upscale = _upscale(width * 16, width * 8)
+        self.upscale = _upscale(width * 16, width * 8, GemmConv2d)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         if x.shape[-2:] != (self.input_size, self.input_size):
@@ -66,6 +70,9 @@ class FaceDecoder(nn.Module):
             nn.Conv2d(width, out_nc, 5, padding=2),
             nn.Sigmoid(),
         )
+        for conv in self.net.modules():  # direct beats Winograd at batch 16 on these maps (scripts/bench/train.py)
+            if isinstance(conv, nn.Conv2d):
+                conv.winograd = False
 
     def forward(self, z: torch.Tensor) -> torch.Tensor:
         return self.net(z)

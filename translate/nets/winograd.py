@@ -121,8 +121,9 @@ def winograd_conv3x3(x: torch.Tensor, weight: torch.Tensor, bias: torch.Tensor |
 
 
 def eligible(conv: nn.Module) -> bool:
-    """A conv whose every call can take this path (shape permitting): 3x3, stride 1, zero padding 0 or 1."""
-    return (type(conv) is nn.Conv2d and conv.kernel_size == (3, 3) and conv.stride == (1, 1)
+    """A conv whose every call can take this path (shape permitting): 3x3, stride 1, zero padding 0 or 1.
+    A net opts a conv out with ``conv.winograd = False`` where direct measured faster (the face-swap decoder)."""
+    return (type(conv) is nn.Conv2d and getattr(conv, "winograd", True) and conv.kernel_size == (3, 3) and conv.stride == (1, 1)
             and conv.dilation == (1, 1) and conv.groups == 1 and conv.padding in ((0, 0), (1, 1))
             and conv.padding_mode == "zeros" and conv.in_channels >= MIN_CHANNELS
             and conv.out_channels >= MIN_CHANNELS)
