@@ -2,14 +2,21 @@
 
     python scripts/bench/train.py                       # every config, fp32 and auto precision
     python scripts/bench/train.py --configs cyclegan128 --precision bf16 --steps 5
+    python scripts/bench/train.py --faceswap-ab --steps 2 --rounds 5   # face-swap: before/after the speed-ups
 
 Each (config, precision) runs in its own process so peak RSS is its own. Prints one JSON line each.
+--faceswap-ab builds the face-swap method twice in one process, as it is and as it was before its speed-ups
+(plain nn.Conv2d everywhere, the unfused Adam; `train`'s speed_up on both), and alternates --steps steps of
+each for --rounds rounds, so a busy machine slows both alike; it prints each round and the medians.
 """
 from __future__ import annotations
 
 import argparse
+import itertools
 import json
+import os
 import resource
+import statistics
 import subprocess
 import sys
 import time
@@ -74,6 +81,85 @@ def run_one(name: str, precision: str, steps: int, channels_last: bool, threads:
             "peak_rss_gib": round(peak, 3), "batch": n, "size": size, "cpu": cpu_name(), "torch": torch.__version__}
 
 
+def faceswap_as_before(m):
+    """The face-swap method as it was before its speed-ups: plain convs, the unfused (for-loop) Adam."""
+    import torch
+    from torch import nn
+
+    from translate.nets.gemm_conv import GemmConv2d
+
+    for net in m.nets.values():
+        for mod in net.modules():
+            if type(mod) is GemmConv2d:
+                mod.__class__ = nn.Conv2d
+            mod.__dict__.pop("winograd", None)
+    n, cfg = m.nets, m.cfg
+    kw = dict(lr=cfg.lr, betas=(cfg.beta1, cfg.beta2), foreach=False)
+    m.optimizers = {s: torch.optim.Adam(itertools.chain(n["encoder"].parameters(), n[f"decoder_{s}"].parameters()), **kw)
+                    for s in "AB"}
+    return m
+
+
+def augment_time(size: int, n: int) -> float:
+    """Seconds for one batch of face-swap augmentation (n items of both sides: affine, warp, to tensors)."""
+    import numpy as np
+
+    from translate.data.faces import Augment, _tensor, augment_face, ellipse_mask
+
+    rng = np.random.default_rng(0)
+    crops = rng.integers(0, 256, (2 * n, 2 * size, 2 * size, 3), dtype=np.uint8)  # 128 px crops, as extracted
+    mask, aug = ellipse_mask(size, "face"), Augment()
+    t0 = time.perf_counter()
+    for crop in crops:
+        warped, target, m = augment_face(crop, mask, size, rng, aug)
+        _tensor(warped), _tensor(target)
+    return time.perf_counter() - t0
+
+
+def faceswap_ab(precision: str, steps: int, rounds: int, threads: int) -> dict:
+    import torch
+
+    from translate.device import cpu_name, resolve_device, resolve_precision, speed_up
+    from translate.methods.faceswap import FaceSwap, FaceSwapConfig
+
+    if threads:
+        torch.set_num_threads(threads)
+    device = resolve_device("auto")
+    dtype = resolve_precision(precision, device)
+    methods = {}
+    for variant in ("before", "after"):
+        torch.manual_seed(0)
+        m = FaceSwap(FaceSwapConfig(size=64), device, dtype, 0)
+        if variant == "before":
+            faceswap_as_before(m)
+        compute = sorted({speed_up(net, device, precision, dtype) for net in m.nets.values()})
+        methods[variant] = (m, compute)
+    g = torch.Generator().manual_seed(0)
+    batch = {k: torch.rand(16, 1 if k.endswith("mask") else 3, 64, 64, generator=g)
+             for k in ("A", "A_target", "A_mask", "B", "B_target", "B_mask")}
+    for m, _ in methods.values():
+        m.train_step(batch)  # warm-up
+    load0 = os.getloadavg()[0]
+    times: dict[str, list[float]] = {k: [] for k in methods}
+    for r in range(rounds):
+        for variant, (m, _) in methods.items():
+            t0 = time.perf_counter()
+            for _ in range(steps):
+                m.train_step(batch)
+            times[variant].append((time.perf_counter() - t0) / steps)
+        print(json.dumps({"round": r, "load": round(os.getloadavg()[0], 1),
+                          **{k: round(v[-1], 3) for k, v in times.items()}}), flush=True)
+    med = {k: statistics.median(v) for k, v in times.items()}
+    return {"bench": "train_ab", "config": "faceswap64", "precision": precision, "batch": 16, "size": 64,
+            "steps_per_round": steps, "rounds": rounds, "threads": torch.get_num_threads(),
+            "before_s_per_step": round(med["before"], 3), "after_s_per_step": round(med["after"], 3),
+            "speedup": round(med["before"] / med["after"], 2),
+            "compute": {k: c for k, (_, c) in methods.items()},
+            "augment_s_per_batch": round(augment_time(64, 16), 3),
+            "thp_mem_alloc": os.environ.get("THP_MEM_ALLOC_ENABLE"), "load_start": round(load0, 1), "load_end": round(os.getloadavg()[0], 1),
+            "cpu": cpu_name(), "torch": torch.__version__}
+
+
 def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--configs", nargs="*", default=list(CONFIGS))
@@ -84,8 +170,14 @@ def main() -> None:
     ap.add_argument("--contiguous", dest="channels_last", action="store_false",
                     help="force NCHW (contiguous) nets, e.g. to A/B faceswap's channels_last")
     ap.add_argument("--threads", type=int, default=0)
+    ap.add_argument("--faceswap-ab", action="store_true", help="before/after the face-swap speed-ups, alternated in one process")
+    ap.add_argument("--rounds", type=int, default=5)
     ap.add_argument("--one", nargs=2, help=argparse.SUPPRESS)  # internal: run one config in this process
     args = ap.parse_args()
+    if args.faceswap_ab:
+        for precision in args.precision:
+            print(json.dumps(faceswap_ab(precision, args.steps, args.rounds, args.threads)), flush=True)
+        return
     if args.one:
         print(json.dumps(run_one(args.one[0], args.one[1], args.steps, args.channels_last, args.threads)), flush=True)
         return
