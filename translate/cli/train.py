@@ -14,6 +14,7 @@ from translate.cli.options import (
     precision_option,
     quiet_option,
 )
+from translate.detect.backbones import BACKBONES
 
 # option name -> (config section, field). Sections: loop, data, model.
 LOOP_KEYS = ["name", "out", "steps", "epochs", "decay_epochs", "batch_size", "seed", "device", "precision", "workers",
@@ -188,9 +189,11 @@ DETECTOR_DEFAULTS = {"size": 128, "batch_size": 32, "epochs": 10, "decay_epochs"
 @click.option("--uncertain-fpr", "uncertain_fpr", type=click.FloatRange(0.0, 1.0, max_open=True),
               help="False-positive rate at which the uncertain band starts (default 0.10; at least --fpr).")
 @click.option("--width", type=click.IntRange(1), help="Channels of the detector's first conv block (default 32).")
-@click.option("--backbone", default="srm", show_default=True, type=click.Choice(["srm", "clip"]),
+@click.option("--backbone", default="srm", show_default=True, type=click.Choice(BACKBONES),
               help="srm: the residual/spectrum net, trained whole; clip: a probe on frozen CLIP ViT-B/16 INT8 "
-                   "embeddings (clip-vit-b16-int8, fetched on first use; embeddings cached in the run folder).")
+                   "embeddings (clip-vit-b16-int8, fetched on first use; embeddings cached in the run folder); "
+                   "efficientnet-lite0: ImageNet EfficientNet-Lite0 with stages 6-7 fine-tuned on --size crops "
+                   "(default 224; fetched on first use; trunk maps cached in the run folder).")
 @click.option("--probe-hidden", "probe_hidden", default=0, show_default=True, type=click.IntRange(0),
               help="--backbone clip: hidden units of the probe (0: linear).")
 @common_options
@@ -224,6 +227,9 @@ def detector(ctx: click.Context, **params) -> None:
     if backbone == "clip":
         _train_clip_probe(params, typed, hidden)
         return
+    if backbone == "efficientnet-lite0":
+        _train_efficientnet(params, typed)
+        return
     launch("detector", params, ctx)
 
 
@@ -236,6 +242,19 @@ def _train_clip_probe(params: dict, typed: dict, hidden: int) -> None:
                       **({"steps": params["steps"]} if params.get("steps") else {}))
     name = params.get("name") or _default_name("detector", params) + "-clip"
     path = train_probe(params["a"], params["b"], Path(params["out"]) / name, cfg, name=name)
+    click.echo(f"wrote {path}")
+
+
+def _train_efficientnet(params: dict, typed: dict) -> None:
+    from translate.detect.finetune import FinetuneConfig, train_finetune
+
+    cfg = FinetuneConfig(val_split=params["val_split"], seed=params["seed"], preprocess=params["preprocess"],
+                         **({"crop": params["size"]} if "size" in typed else {}),
+                         **({"batch_size": params["batch_size"]} if "batch_size" in typed else {}),
+                         **{k: params[k] for k in ("fpr", "uncertain_fpr") if params.get(k) is not None},
+                         **({"steps": params["steps"]} if params.get("steps") else {}))
+    name = params.get("name") or _default_name("detector", params) + "-efficientnet-lite0"
+    path = train_finetune(params["a"], params["b"], Path(params["out"]) / name, cfg, name=name)
     click.echo(f"wrote {path}")
 
 

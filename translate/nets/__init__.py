@@ -16,7 +16,7 @@ from typing import Any
 
 from torch import nn
 
-from . import detector, discogan, discriminators, faceswap, feature_nets, generators, sr
+from . import detector, discogan, discriminators, efficientnet, faceswap, feature_nets, generators, sr
 from .init import init_weights
 
 GENERATORS: dict[str, Callable[..., nn.Module]] = {
@@ -30,6 +30,7 @@ DISCRIMINATORS: dict[str, Callable[..., nn.Module]] = {
     **sr.DISCRIMINATORS,
     **discogan.DISCRIMINATORS,
     **detector.DISCRIMINATORS,
+    **efficientnet.DISCRIMINATORS,
 }
 # Further nets (e.g. detector.py) merge their own dict into one of the two above.
 FEATURE_NETS: dict[str, Callable[..., nn.Module]] = dict(feature_nets.FEATURE_NETS)  # frozen, released weights

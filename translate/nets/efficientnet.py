@@ -70,14 +70,68 @@ class EfficientNetLite0(nn.Module):
         """RGB [0, 1] -> the network's input range."""
         return (images - LITE_MEAN) / LITE_STD
 
+    def stem(self, x: torch.Tensor) -> torch.Tensor:
+        """The stem conv, BN and ReLU6 of RGB [0, 1] images."""
+        return F.relu6(self._bn0(self._conv_stem(self.preprocess(x))))
+
+    def blocks(self, x: torch.Tensor, start: int = 0, stop: int | None = None) -> torch.Tensor:
+        """Blocks ``start``..``stop - 1`` on a map (the stem's, for ``start`` 0)."""
+        for block in self._blocks[start:stop]:
+            x = block(x)
+        return x
+
+    def pooled(self, x: torch.Tensor) -> torch.Tensor:
+        """conv_head, BN, ReLU6 and global average pooling of the last block's map: (N, 1280)."""
+        return F.relu6(self._bn1(self._conv_head(x))).mean((2, 3))
+
     def features(self, x: torch.Tensor) -> torch.Tensor:
         """(N, 1280) pooled embedding of RGB [0, 1] images (224 px is the training size)."""
-        x = F.relu6(self._bn0(self._conv_stem(self.preprocess(x))))
-        for block in self._blocks:
-            x = block(x)
-        x = F.relu6(self._bn1(self._conv_head(x)))
-        return x.mean((2, 3))
+        return self.pooled(self.blocks(self.stem(x)))
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         """(N, 1000) ImageNet logits of RGB [0, 1] images."""
         return self._fc(self._dropout(self.features(x)))
+
+
+N_BLOCKS = sum(stage[0] for stage in LITE0_STAGES)  # 16
+# First block of each stage (stage 1 starts at block 0): tune_from=STAGE_STARTS[5] fine-tunes stages 6 and 7.
+STAGE_STARTS = tuple(sum(stage[0] for stage in LITE0_STAGES[:i]) for i in range(len(LITE0_STAGES)))
+
+
+class Lite0Detector(nn.Module):
+    """EfficientNet-Lite0 as a real/generated detector: RGB (N, 3, H, W) in [-1, 1] -> one logit (N,).
+
+    The ImageNet net with a 1-logit ``_fc``. ``trunk`` (stem + blocks below ``tune_from``) stays as released
+    and ``tail`` (blocks from ``tune_from``, conv_head, the new fc) is what translate.detect.finetune trains
+    on the trunk's cached maps; ``forward`` is the two in a row, so a model file scores pixels directly.
+    Any H, W (TensorFlow "same" padding), 224 px being ImageNet's size.
+    """
+
+    uses_gan_init = False  # ImageNet weights are loaded over it; the new fc keeps PyTorch's default init
+
+    def __init__(self, tune_from: int = STAGE_STARTS[5], dropout: float = 0.2):
+        super().__init__()
+        if not 0 <= tune_from <= N_BLOCKS:
+            raise ValueError(f"tune_from must be a block index in [0, {N_BLOCKS}], got {tune_from}")
+        self.multiple = 1
+        self.tune_from = tune_from
+        self.net = EfficientNetLite0(num_classes=1, dropout=dropout)
+
+    def trunk(self, x: torch.Tensor) -> torch.Tensor:
+        """The frozen part's map of [-1, 1] images (the stem's output for ``tune_from`` 0: the stem stays frozen)."""
+        return self.net.blocks(self.net.stem((x + 1.0) * 0.5), 0, self.tune_from)
+
+    def tail_modules(self) -> list[nn.Module]:
+        """What fine-tuning trains."""
+        return [*self.net._blocks[self.tune_from:], self.net._conv_head, self.net._bn1, self.net._fc]
+
+    def tail(self, maps: torch.Tensor) -> torch.Tensor:
+        """Logits (N,) from the trunk's maps."""
+        x = self.net.blocks(maps, self.tune_from)
+        return self.net._fc(self.net._dropout(self.net.pooled(x))).squeeze(1)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.tail(self.trunk(x))
+
+
+DISCRIMINATORS = {"efficientnet-lite0-detector": Lite0Detector}
