@@ -40,6 +40,21 @@ def test_flicker_drops_and_output_stays_close_to_the_model():
     assert np.array_equal(steady[0], framewise[0])  # nothing to blend with on the first frame
 
 
+def test_fidelity_floor_bounds_how_far_a_frame_moves_from_the_model():
+    """A model that flickers wildly (grey shifts of +-40): each stabilised frame stays within the floor's PSNR."""
+    frames = pan(8, size=64)
+    rng = np.random.default_rng(5)
+    framewise = [np.clip(255.0 - f + rng.choice([-40, 40]), 0, 255).astype(np.uint8) for f in frames]
+    free = stabilise(frames, framewise, fidelity=0)
+    assert min(psnr(a, b) for a, b in zip(free[1:], framewise[1:])) < 28  # unbounded, the blend moves it far
+    stab = Stabilizer(TemporalConfig(fidelity=31))
+    floored = [stab(s, o) for s, o in zip(frames, framewise)]
+    assert min(psnr(a, b) for a, b in zip(floored[1:], framewise[1:])) > 30.9  # (uint8 rounding: a hair under 31)
+    assert stab.limited > 0
+    before = flicker_of_frames(frames, framewise, "dis").e_warp_out
+    assert flicker_of_frames(frames, floored, "dis").e_warp_out < 0.9 * before  # still steadier
+
+
 def test_moving_object_leaves_no_trail():
     """A bright square crossing a grey background fast: pixels it vacates are background again at once."""
     size, speed = 96, 10
@@ -58,6 +73,7 @@ def test_moving_object_leaves_no_trail():
         diff = np.abs(steady[t].astype(int) - background.astype(int))[vacated]  # the grain alone: ~2.4 on average
         assert diff.mean() < 4 and np.percentile(diff, 99) < 25, f"frame {t}: trail {diff.mean():.1f}"
     # (with the photometric check off, photometric=1e6, the square's colour stays behind: 8..27 on average)
+    # (on grey levels instead of the largest RGB difference, photometric 30: 4.1, the square's edge bleeds)
 
 
 def test_scene_cut_resets():

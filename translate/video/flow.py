@@ -9,6 +9,7 @@ already in a weights folder or the torch hub cache (never downloaded here; DESIG
 """
 from __future__ import annotations
 
+from functools import lru_cache
 from pathlib import Path
 from typing import Callable
 
@@ -98,8 +99,11 @@ def make_flow(backend: str = "auto", device: str = "auto") -> FlowFn:
     return DISFlow()
 
 
+@lru_cache(maxsize=4)
 def _grid(h: int, w: int) -> tuple[np.ndarray, np.ndarray]:
+    """The pixel coordinates (kept: every frame of a stream has the same size; callers never write to them)."""
     ys, xs = np.mgrid[0:h, 0:w].astype(np.float32)
+    xs.flags.writeable = ys.flags.writeable = False
     return xs, ys
 
 

@@ -3,16 +3,20 @@
 After a per-frame model, the previous *output* is warped onto the current frame by the optical flow of the
 *input* (the frames the model saw) and blended into the current output where that flow can be trusted:
 
-    out_t = w * warp(out_{t-1}) + (1 - w) * model(in_t),   w = strength * consistent * photometric
+    out_t = model(in_t) + limit(w * (warp(out_{t-1}) - model(in_t))),   w = strength * consistent * photometric
 
 - ``consistent``: the forward-backward check of the input's flow (occluded and disoccluded pixels get 0);
-- ``photometric``: exp(-(d / photometric)^2) with d = |in_t - warp(in_{t-1})| (grey levels): where the warped
-  input does not match (a fast object, a reflection, a lighting change) nothing old is blended, so a moving
-  object leaves no trail.
+- ``photometric``: exp(-(d / photometric)^2) with d = the largest RGB difference |in_t - warp(in_{t-1})|
+  (grey levels), spread over 3x3: where the warped input does not match (a fast object, a reflection, a
+  lighting change) nothing old is blended, so a moving object leaves no trail; compression noise and small
+  warping errors (a few levels) keep most of the weight, so the model's flicker there is blended away.
+- ``limit``, the fidelity floor: a correction that would move the frame further than ``fidelity`` dB PSNR
+  from the model's own output is scaled down to it, so a model that flickers wildly is steadied as far as
+  that allows and a consistent but wrong output cannot win.
 - A scene cut (grey-level histograms far apart, or almost no pixel reliable) resets it: the cut frame is the
   model's own output.
-- It streams: one previous input (grey) and one previous output per stream are kept. The flow is computed
-  on the input (for an upscaler: the low-resolution frame) and resized to the output.
+- It streams: one previous input and one previous output per stream are kept. The flow (DIS "medium", as the
+  flicker metric) is computed on the input (for an upscaler: the low-resolution frame) and resized to the output.
 
 Where the input frames come from: the translate stage leaves each frame's input in ``meta["source"]``
 (whole frames), or the faces stage's aligned ``crop`` beside the translated ``translated`` crop (faces);
@@ -34,16 +38,19 @@ from translate.video.frames import FrameBatch, Stage
 @dataclass
 class TemporalConfig:
     strength: float = 0.6       # the most of the warped previous output blended in (0 = off, < 1)
-    photometric: float = 12.0   # grey levels of input mismatch at which the blend weight has fallen to 1/e
+    photometric: float = 30.0   # grey levels of input mismatch at which the blend weight has fallen to 1/e
+    fidelity: float = 31.0      # dB: no frame moves further than this PSNR from the model's output (0 = no floor)
     cut_histogram: float = 0.5  # total-variation distance of grey histograms above which a frame is a cut
     cut_reliable: float = 0.2   # fewer reliable pixels than this share: a cut too
-    flow_preset: str = "fast"   # DIS preset: ultrafast | fast | medium
+    flow_preset: str = "medium"  # DIS preset: ultrafast | fast | medium
 
     def __post_init__(self) -> None:
         if not 0.0 <= self.strength < 1.0:
             raise UserError(f"temporal strength must be in [0, 1) (0 = off), got {self.strength}")
         if self.photometric <= 0:
             raise UserError(f"photometric tolerance must be > 0 grey levels, got {self.photometric}")
+        if self.fidelity < 0:
+            raise UserError(f"fidelity must be >= 0 dB (0 = no floor), got {self.fidelity}")
 
 
 def histogram_distance(a: np.ndarray, b: np.ndarray, bins: int = 32) -> float:
@@ -54,20 +61,22 @@ def histogram_distance(a: np.ndarray, b: np.ndarray, bins: int = 32) -> float:
 
 
 class Stabilizer:
-    """One stream's state: the previous input (grey) and output. ``__call__(input, output)`` -> stabilised output."""
+    """One stream's state: the previous input and output. ``__call__(input, output)`` -> stabilised output."""
 
     def __init__(self, config: TemporalConfig, flow: DISFlow | None = None):
         self.config = config
         self.flow = flow or DISFlow(config.flow_preset)
+        self.prev_src: np.ndarray | None = None
         self.prev_gray: np.ndarray | None = None
         self.prev_out: np.ndarray | None = None
         self.cuts = 0
         self.blended = 0
+        self.limited = 0  # frames whose correction the fidelity floor scaled down
 
     def reset(self) -> None:
-        self.prev_gray = self.prev_out = None
+        self.prev_src = self.prev_gray = self.prev_out = None
 
-    def weight(self, gray: np.ndarray) -> tuple[np.ndarray | None, np.ndarray | None]:
+    def weight(self, source: np.ndarray, gray: np.ndarray) -> tuple[np.ndarray | None, np.ndarray | None]:
         """(blend weight on the input's grid, flow t -> t-1), or (None, None) at a cut or the first frame."""
         prev = self.prev_gray
         if prev is None or prev.shape != gray.shape or histogram_distance(prev, gray) > self.config.cut_histogram:
@@ -76,15 +85,31 @@ class Stabilizer:
         reliable = consistent(backward, self.flow(prev, gray))
         if reliable.mean() < self.config.cut_reliable:
             return None, None
-        mismatch = cv2.absdiff(gray, warp(prev, backward)).astype(np.float32) / self.config.photometric
-        # the mismatch is spread a little: a reliable pixel next to a moving edge is better left alone
-        mismatch = cv2.dilate(mismatch, np.ones((3, 3), np.uint8))
+        # the largest channel difference: a colour that changes at equal luma (yellow over grey) counts too
+        mismatch = cv2.absdiff(source, warp(self.prev_src, backward))
+        mismatch = (mismatch.max(axis=-1) if mismatch.ndim == 3 else mismatch).astype(np.float32)
+        # spread a little: a reliable pixel next to a moving edge is better left alone
+        mismatch = cv2.dilate(mismatch / self.config.photometric, np.ones((3, 3), np.uint8))
         w = self.config.strength * reliable * np.exp(-(mismatch**2))
         return w.astype(np.float32), backward
 
+    def limit(self, correction: np.ndarray) -> np.ndarray:
+        """The fidelity floor: a correction whose RMS would take the frame below ``fidelity`` dB PSNR of the
+        model's output is scaled down to that RMS."""
+        if not self.config.fidelity:
+            return correction
+        cap = 255.0 * 10 ** (-self.config.fidelity / 20)
+        rms = float(np.sqrt(np.mean(np.square(correction))))
+        if rms > cap:
+            self.limited += 1
+            correction *= cap / rms
+        return correction
+
     def __call__(self, source: np.ndarray, output: np.ndarray) -> np.ndarray:
+        source = np.ascontiguousarray(source)
         gray = to_gray(source)
-        w, backward = (None, None) if self.config.strength == 0 else self.weight(gray)
+        same = self.prev_src is not None and self.prev_src.shape == source.shape
+        w, backward = self.weight(source, gray) if self.config.strength > 0 and same else (None, None)
         prev_out = self.prev_out
         if w is None or prev_out is None or prev_out.shape != output.shape:
             if self.prev_gray is not None and self.config.strength > 0:
@@ -92,12 +117,13 @@ class Stabilizer:
             result = output
         else:
             h, wd = output.shape[:2]
-            warped = warp(prev_out, scale_flow(backward, wd, h))
-            weight = resize_mask(w, wd, h)[..., None]
-            result = (weight * warped.astype(np.float32) + (1.0 - weight) * output.astype(np.float32))
-            result = np.clip(result + 0.5, 0, 255).astype(np.uint8)
+            out = output.astype(np.float32)
+            correction = warp(prev_out, scale_flow(backward, wd, h)).astype(np.float32) - out
+            correction *= resize_mask(w, wd, h)[..., None]
+            result = np.clip(out + self.limit(correction) + 0.5, 0, 255).astype(np.uint8)
             self.blended += 1
-        self.prev_gray, self.prev_out = gray, result
+        # a copy: the source may be a view of a batch buffer that the reader fills again
+        self.prev_src, self.prev_gray, self.prev_out = source.copy(), gray, result
         return result
 
 
@@ -140,14 +166,15 @@ class TemporalStage(Stage):
 
     def close(self) -> dict:
         streams = [self.frames_stream, *self.tracks.values()]
-        return {"frames": self.frames, "strength": self.config.strength,
-                "blended": sum(s.blended for s in streams), "scene_cuts": sum(s.cuts for s in streams)}
+        return {"frames": self.frames, "strength": self.config.strength, "blended": sum(s.blended for s in streams),
+                "limited": sum(s.limited for s in streams), "scene_cuts": sum(s.cuts for s in streams)}
 
     def tags(self) -> dict[str, str]:
         return {"temporal": f"flow-guided, strength {self.config.strength:g}"} if self.config.strength else {}
 
 
-def build_stabilize_stage(strength: float = 0.6, photometric: float = 12.0, cut_histogram: float = 0.5,
-                          cut_reliable: float = 0.2, flow_preset: str = "fast") -> TemporalStage:
+def build_stabilize_stage(strength: float = 0.6, photometric: float = 30.0, fidelity: float = 31.0,
+                          cut_histogram: float = 0.5, cut_reliable: float = 0.2,
+                          flow_preset: str = "medium") -> TemporalStage:
     """The `stabilize` stage of chains and pipelines (`translate video --temporal`)."""
-    return TemporalStage(TemporalConfig(strength, photometric, cut_histogram, cut_reliable, flow_preset))
+    return TemporalStage(TemporalConfig(strength, photometric, fidelity, cut_histogram, cut_reliable, flow_preset))
