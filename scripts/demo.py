@@ -37,20 +37,20 @@ def make_tone(path: Path, seconds: float, rate: int = 44100) -> None:
         w.writeframes((tone * 32767).astype(np.int16).tobytes())
 
 
-def make_clip(path: Path) -> None:
+def make_clip(path: Path, n_frames: int = FRAMES) -> None:
     photo = data.chelsea()  # 300 x 451 RGB; not in DIV2K, nor in the bundled srgan-tiny's training photos
     h, w = photo.shape[:2]
     ww, wh = WINDOW
     frames = []
-    for i in range(FRAMES):
+    for i in range(n_frames):
         x = int(round((w - ww) * i / (FRAMES - 1)))
         y = int(round((h - wh) * (0.5 + 0.4 * np.sin(2 * np.pi * i / FRAMES))))
         crop = photo[y:y + wh, x:x + ww]
         frames.append(cv2.resize(crop, (ww // 2, wh // 2), interpolation=cv2.INTER_AREA))
     tone = path.with_suffix(".wav")
-    make_tone(tone, FRAMES / FPS)
+    make_tone(tone, n_frames / FPS)
     writer = FrameWriter(path, crf=16, preset="medium", audio_from=tone, overwrite=True)
-    writer.open(StreamInfo(width=ww // 2, height=wh // 2, fps=Fraction(FPS), frame_count=FRAMES))
+    writer.open(StreamInfo(width=ww // 2, height=wh // 2, fps=Fraction(FPS), frame_count=n_frames))
     writer.write(np.stack(frames))
     writer.close()
     tone.unlink()

@@ -1,393 +1,325 @@
-"""Train the bundled default detector (translate/weights/detector.safetensors) reproducibly, offline, on CPU.
+"""Train, measure and install the bundled generated-content detector, reproducibly and offline, on CPU.
 
-    .venv/bin/python scripts/train_default_detector.py [--work runs/default-detector] [--install]
+    .venv/bin/python scripts/train_default_detector.py [--work runs/default-detector] [--backbone clip|srm|all]
+        [--leave-out FAMILY|all] [--install]
 
-Real images: photos shipped inside installed packages (skimage.data, scikit-learn's sample images,
-matplotlib's grace_hopper), each as the whole photo (at most 512 px) and 0.75x / 0.5x area-down-scaled
-versions. Generated images: this project's generators run on the same photos:
-  sr        the bundled SRGAN x4 when --srgan names an available model (default: 'srgan-tiny' if it is on this
-            machine); otherwise a tiny SRResNet x4 (same pixel-shuffle up-sampler, 4 blocks, 32 features)
-            trained here for a few hundred steps on L1. The figures say which one was used.
-  cyclegan  resnet_6blocks (ngf 16) trained through the shared loop (CycleGAN, 64 px crops, photos <-> the
-            same photos with red and blue swapped), applied to whole photos.
-  pix2pix   unet_64 (ngf 16) trained through the shared loop (Pix2Pix: grey -> colour), applied to grey photos.
-  discogan  the DiscoGAN generator (ngf 16) trained here as an L1 auto-encoder (no DiscoGAN method exists
-            in the loop yet), applied to whole photos.
-  faceswap  the 2017 face-swap auto-encoder (encoder + one decoder, width 16, 64 px) trained here on L1,
-            applied to 64 px crops (it only takes 64 px inputs).
-Generators are trained on the training photos only. Outputs of grey photos are turned grey again, so
-colour never tells the classes apart. Train / validation / test are split by source photo (test photos
-fixed below, validation drawn by --val-split inside the loop); both classes get the same degradations
-(detect.data: resize, blur, JPEG, h264).
+1. Data (scripts/detector_data.py): real photos and video frames from ../shared/data and installed packages;
+   generated images of six families (cyclegan, pix2pix, discogan, faceswap, sr, realesrgan) made from real
+   images of the same side of a by-source split.
+2. Crops (scripts/detector_crops.py): degraded training views and clean / degraded / h264-crf-28 validation
+   crops, cut as `translate detect` cuts frames (224 px tiles, face boxes).
+3. Backbones, each trained on the same training crops and measured on the same validation crops:
+     clip  a linear probe on frozen CLIP ViT-B/16 INT8 embeddings (translate/detect/probe.py)
+     efficientnet-lite0  ImageNet Lite0 with its last stages fine-tuned on cached trunk maps (detect/finetune.py)
+     srm   the residual/spectrum CNN trained whole through the shared loop (translate train detector)
+   Calibration (temperature, `fake` at 2% and `uncertain` at 10% false positives) is set on the real
+   validation crops, clean and degraded (>= 500).
+4. --leave-out FAMILY (or all): a detector trained without that family, reporting the family's AUC against the
+   real validation crops, clean and after h264 crf 28.
+5. --install BACKBONE: that backbone's model becomes translate/weights/detector.safetensors; the figures go to
+   work/figures.json (and are printed) for the manifest and docs/README-detector.md.
 
-Figures (printed, written to WORK/figures.json, and with --install into the manifest entry): AUC / AP /
-accuracy at the calibrated threshold on the held-out test photos, per generator family, again after h264
-(crf 23) re-encoding of every test image, and a leave-one-family-out table (a detector trained without
-that family's images, tested on them).
+Everything is cached in --work (generators, crops, embeddings), so a second run (another --leave-out, another
+backbone) only trains heads.
 """
 from __future__ import annotations
 
 import argparse
 import json
-import os
-import shutil
 import sys
 import time
 from pathlib import Path
 
-import cv2
 import numpy as np
 import torch
-from PIL import Image
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "scripts"))
 
-FAMILIES = ("sr", "cyclegan", "pix2pix", "discogan", "faceswap")
-TEST_PHOTOS = ("astronaut", "coffee", "gravel", "china", "coins")
-MAX_SIDE = 512
-SEED = 0
+import detector_crops  # noqa: E402
+import detector_data  # noqa: E402
+from detector_data import FAMILIES, log  # noqa: E402
+
+VAL_SETS = ("val-clean", "val-degraded", "val-h264")
+CALIBRATION_SETS = ("val-clean", "val-degraded")
 
 
-def log(msg: str) -> None:
-    print(f"[{time.strftime('%H:%M:%S')}] {msg}", flush=True)
-
-
-# ------------------------------------------------------------------------------------------ photos
-def photos() -> dict[str, np.ndarray]:
-    """Real photos shipped in installed packages, as uint8 RGB, at most MAX_SIDE px (area down-scaling)."""
-    import matplotlib.cbook
-    import skimage.data as d
-    from sklearn.datasets import load_sample_image
+# ------------------------------------------------------------------------------------------ figures
+def family_figures(scores: dict[str, np.ndarray], index: dict, threshold: float | None = None) -> dict:
+    """Per validation set: each family's AUC (and TPR at the threshold) against that set's real crops."""
+    from translate.eval.metrics import roc_auc
 
     out = {}
-    for name in ("astronaut", "chelsea", "coffee", "camera", "rocket", "coins", "hubble_deep_field",
-                 "immunohistochemistry", "brick", "grass", "gravel", "retina", "moon", "clock", "cell", "page"):
-        out[name] = getattr(d, name)()
-    out["motorcycle"] = d.stereo_motorcycle()[0]
-    out["china"] = load_sample_image("china.jpg")
-    out["flower"] = load_sample_image("flower.jpg")
-    with matplotlib.cbook.get_sample_data("grace_hopper.jpg") as f:
-        out["grace_hopper"] = np.asarray(Image.open(f).convert("RGB"))
-    for k, img in out.items():
-        img = np.asarray(img)
-        if img.ndim == 2:
-            img = np.repeat(img[..., None], 3, axis=2)
-        img = img[..., :3].astype(np.uint8)
-        s = MAX_SIDE / max(img.shape[:2])
-        if s < 1:
-            img = cv2.resize(img, (round(img.shape[1] * s), round(img.shape[0] * s)), interpolation=cv2.INTER_AREA)
-        out[k] = np.ascontiguousarray(img)
+    for name in VAL_SETS:
+        recs, s = index["sets"][name], scores[name]
+        fam = np.array([r["family"] for r in recs])
+        real = s[fam == "real"]
+        per = {"n_real": int(real.size)}
+        if threshold is not None:
+            per["fpr"] = round(float(np.mean(real > threshold)), 4)
+        for f in FAMILIES + ("all",):
+            fake = s[fam != "real"] if f == "all" else s[fam == f]
+            if fake.size == 0:
+                continue
+            y = np.r_[np.zeros(real.size), np.ones(fake.size)]
+            per[f] = {"auc": round(roc_auc(y, np.r_[real, fake]), 4), "n": int(fake.size)}
+            if threshold is not None:
+                per[f]["tpr"] = round(float(np.mean(fake > threshold)), 4)
+        out[name] = per
     return out
 
 
-def is_grey(img: np.ndarray) -> bool:
-    return bool(np.all(img[..., 0] == img[..., 1]) and np.all(img[..., 1] == img[..., 2]))
+def labels_of(index: dict, name: str, keep=None) -> np.ndarray:
+    return np.array([r["label"] for r in index["sets"][name] if keep is None or keep(r)], np.int64)
 
 
-def down(img: np.ndarray, f: float) -> np.ndarray:
-    return cv2.resize(img, (max(8, round(img.shape[1] * f)), max(8, round(img.shape[0] * f))), interpolation=cv2.INTER_AREA)
+# ------------------------------------------------------------------------------------------ clip
+class ClipFeatures:
+    """CLIP embeddings of every crop set, computed once and cached (saved every few hundred crops)."""
+
+    def __init__(self, work: Path, index: dict):
+        from translate.detect.backbones.clip import EmbeddingCache
+        from translate.weights.onnx_models import ClipImageEncoder
+
+        self.cache = EmbeddingCache(ClipImageEncoder(threads=0), path=work / "embeddings-clip.npz")
+        self.work, self.index = work, index
+        self.sets: dict[str, np.ndarray] = {}
+
+    def of(self, name: str) -> np.ndarray:
+        if name not in self.sets:
+            crops = detector_crops.load(self.work, name, self.index)
+            out, t0 = [], time.time()
+            for i in range(0, len(crops), 256):
+                out.append(self.cache.embed(crops[i:i + 256]))
+                self.cache.save()
+                log(f"clip {name}: {min(i + 256, len(crops))}/{len(crops)} crops ({time.time() - t0:.0f} s)")
+            self.sets[name] = np.concatenate(out) if out else np.zeros((0, 512), np.float32)
+        return self.sets[name]
 
 
-def crop_to(img: np.ndarray, multiple: int) -> np.ndarray:
-    h, w = img.shape[0] // multiple * multiple, img.shape[1] // multiple * multiple
-    y, x = (img.shape[0] - h) // 2, (img.shape[1] - w) // 2
-    return img[y:y + h, x:x + w]
+def clip_model(features: ClipFeatures, index: dict, leave_out: str | None, hidden: int, steps: int, seed: int = 0):
+    """(head, extra, scores per validation set) of a probe trained without ``leave_out``."""
+    from translate.detect.probe import ProbeConfig, fit_head, probe_extra
+    from translate.methods.detector import validation_facts
+
+    recs = index["sets"]["train"]
+    keep = np.array([r["family"] != leave_out for r in recs])
+    e, y = features.of("train")[keep], labels_of(index, "train")[keep]
+    cfg = ProbeConfig(hidden=hidden, steps=steps, seed=seed, crop=detector_crops.TILE)
+    head = fit_head(e, y, cfg)
+    with torch.no_grad():
+        logits = {n: head(torch.from_numpy(features.of(n))).numpy().astype(np.float64) for n in VAL_SETS}
+    cal_logits = np.concatenate([logits[n] for n in CALIBRATION_SETS])
+    cal_labels = np.concatenate([labels_of(index, n) for n in CALIBRATION_SETS])
+    facts = validation_facts(cal_logits, cal_labels, cfg.fpr, cfg.uncertain_fpr)
+    extra = probe_extra(cfg, summary(index, leave_out), facts)
+    extra.update({"tile": detector_crops.TILE, "max_side": detector_crops.TILE, "max_tiles": 4})
+    from translate.detect.calibrate import Calibration
+
+    cal = Calibration.from_extra(extra)
+    scores = {n: cal.probabilities(z) for n, z in logits.items()}
+    return head, extra, scores
 
 
-def grey(img: np.ndarray) -> np.ndarray:
-    y = cv2.cvtColor(img, cv2.COLOR_RGB2GRAY)
-    return np.repeat(y[..., None], 3, axis=2)
+def summary(index: dict, leave_out: str | None) -> str:
+    recs = index["sets"]["train"]
+    n_real = sum(r["label"] == 0 for r in recs)
+    fams = sorted({r["family"] for r in recs if r["label"] == 1 and r["family"] != leave_out})
+    n_val_real = sum(r["label"] == 0 for n in CALIBRATION_SETS for r in index["sets"][n])
+    return (f"{n_real} real + {sum(r['label'] == 1 and r['family'] != leave_out for r in recs)} generated training "
+            f"crops ({', '.join(fams)}) from {len({r['source'] for r in recs})} sources; calibrated on "
+            f"{n_val_real} real validation crops (clean and degraded) of other sources; scripts/train_default_detector.py")
 
 
-def random_crops(img: np.ndarray, size: int, n: int, rng: np.random.Generator) -> list[np.ndarray]:
-    h, w = img.shape[:2]
-    return [img[y:y + size, x:x + size] for y, x in zip(rng.integers(0, h - size + 1, n), rng.integers(0, w - size + 1, n))]
+# ------------------------------------------------------------------------------------------ srm
+def srm_model(work: Path, index: dict, leave_out: str | None, steps: int):
+    """The residual/spectrum net trained through the shared loop on the training crops (folders of links)."""
+    import os
 
-
-def save(path: Path, img: np.ndarray) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    Image.fromarray(img).save(path)
-
-
-# ------------------------------------------------------------------------------------------ generators
-def to_t(imgs, lo=-1.0, hi=1.0) -> torch.Tensor:
-    x = torch.from_numpy(np.stack(imgs)).permute(0, 3, 1, 2).float()
-    return x * ((hi - lo) / 255.0) + lo
-
-
-def to_u8(x: torch.Tensor, lo=-1.0, hi=1.0) -> np.ndarray:
-    x = ((x.detach().float() - lo) * (255.0 / (hi - lo))).round().clamp(0, 255).to(torch.uint8)
-    return x.permute(0, 2, 3, 1).numpy()
-
-
-def train_loop_model(method: str, args: list[str], work: Path) -> Path:
-    """Train through the shared loop (`translate train METHOD ...`) in-process; returns model.safetensors."""
     from translate.cli.main import main
-
-    run = work / "runs" / method
-    if (run / "model.safetensors").exists():
-        return run / "model.safetensors"
-    shutil.rmtree(run, ignore_errors=True)
-    try:
-        main(["train", method, *args, "--out", str(work / "runs"), "--name", method, "--workers", "0",
-              "--sample-every", "100000", "--save-every", "100000", "--log-every", "50", "--seed", str(SEED)])
-    except SystemExit as e:
-        if e.code:
-            raise
-    return run / "model.safetensors"
-
-
-def train_autoencoder(nets: list[torch.nn.Module], crops: list[np.ndarray], steps: int, lo: float, hi: float,
-                      lr: float = 5e-4) -> torch.nn.Sequential:
-    """A plain L1 auto-encoder (nets applied in order), batch 8, Adam."""
-    model = torch.nn.Sequential(*nets)
-    opt = torch.optim.Adam(model.parameters(), lr=lr, betas=(0.5, 0.999))
-    rng = np.random.default_rng(SEED)
-    for _ in range(steps):
-        x = to_t([crops[i] for i in rng.integers(0, len(crops), 8)], lo, hi)
-        loss = torch.nn.functional.l1_loss(model(x), x)
-        opt.zero_grad()
-        loss.backward()
-        opt.step()
-    return model.eval()
-
-
-class Generators:
-    """Each family: a function uint8 image -> uint8 generated image (inputs prepared per family)."""
-
-    def __init__(self, train_photos: dict[str, np.ndarray], work: Path, srgan: str | None, steps: int):
-        from translate.infer import Translator
-        from translate.nets import build_generator
-
-        rng = np.random.default_rng(SEED)
-        crops64 = [c for img in train_photos.values() for c in random_crops(img, 64, 24, rng)]
-        data = work / "gen_data"
-        if not data.exists():
-            for i, c in enumerate(crops64):
-                save(data / "a" / f"{i:04d}.png", c)
-                save(data / "b" / f"{i:04d}.png", c[..., ::-1].copy())
-                save(data / "ab" / f"{i:04d}.png", np.concatenate([grey(c), c], axis=1))
-        tiny = ["--size", "64", "--load-size", "64", "--preprocess", "crop", "--ngf", "16", "--ndf", "16",
-                "--batch-size", "4", "--steps", str(steps)]
-        log("training CycleGAN (tiny, shared loop)")
-        self.cyclegan = Translator(train_loop_model("cyclegan", ["--a", str(data / "a"), "--b", str(data / "b"),
-                                                                 "--netG", "resnet_6blocks", *tiny], work), device="cpu", precision="fp32")
-        log("training Pix2Pix (tiny, shared loop)")
-        self.pix2pix = Translator(train_loop_model("pix2pix", ["--data", str(data / "ab"), "--netG", "unet_64", *tiny], work),
-                                  device="cpu", precision="fp32")
-        torch.manual_seed(SEED)
-        log("training DiscoGAN generator as an L1 auto-encoder")
-        self.discogan = train_autoencoder([build_generator("discogan", ngf=16)], crops64, steps, -1.0, 1.0)
-        log("training the face-swap auto-encoder (encoder + decoder) on L1")
-        self.faceswap = train_autoencoder([build_generator("faceswap_encoder", input_size=64, width=16),
-                                           build_generator("faceswap_decoder", input_size=64, width=16)],
-                                          crops64, steps, 0.0, 1.0)
-        self.sr_name = None
-        if srgan:
-            try:
-                self.sr = Translator(srgan, device="cpu", precision="fp32", tasks=("sr",))
-                self.sr_name = f"bundled {srgan} (x{self.sr.scale})"
-            except Exception as e:  # noqa: BLE001 - fall back, and say so in the figures
-                log(f"SR model {srgan!r} not usable ({e}); training a tiny SRResNet instead")
-        if self.sr_name is None:
-            log("training a tiny SRResNet x4 on L1")
-            crops96 = [c for img in train_photos.values() for c in random_crops(img, 96, 12, rng)]
-            net = build_generator("srgan", nf=32, n_blocks=4, scale=4)
-            opt = torch.optim.Adam(net.parameters(), lr=2e-4)
-            for _ in range(steps):
-                hr = [crops96[i] for i in rng.integers(0, len(crops96), 8)]
-                y = to_t(hr)
-                x = to_t([down(c, 0.25) for c in hr])
-                loss = torch.nn.functional.l1_loss(net(x), y)
-                opt.zero_grad()
-                loss.backward()
-                opt.step()
-            self.sr_net = net.eval()
-            self.sr_name = "tiny SRResNet x4 trained by this script (bundled srgan not available)"
-        self.rng = np.random.default_rng(SEED + 1)
-
-    @torch.no_grad()
-    def __call__(self, family: str, img: np.ndarray) -> list[np.ndarray]:
-        if family == "sr":
-            lr = down(crop_to(img, 4), 0.25)
-            if hasattr(self, "sr_net"):
-                return [to_u8(self.sr_net(to_t([lr])))[0]]
-            return [self.sr(lr)]
-        if family == "cyclegan":
-            return [self.cyclegan(crop_to(img, 4))]
-        if family == "pix2pix":
-            return [self.pix2pix(grey(crop_to(img, 64)))]
-        if family == "discogan":
-            return [to_u8(self.discogan(to_t([crop_to(img, 16)])))[0]]
-        if family == "faceswap":
-            crops = random_crops(img, 64, 4, self.rng)
-            return list(to_u8(self.faceswap(to_t(crops, 0.0, 1.0)), 0.0, 1.0))
-        raise ValueError(family)
-
-
-def build_sets(work: Path, srgan: str | None, gen_steps: int) -> tuple[Path, Path, str]:
-    """work/data/{trainval,test}/{real, fake/<family>}/<photo>__<version>.png; returns the two roots."""
-    data = work / "data"
-    done = data / ".done.json"
-    if done.exists():
-        return data / "trainval", data / "test", json.loads(done.read_text())["sr"]
-    shutil.rmtree(data, ignore_errors=True)
-    all_photos = photos()
-    train = {k: v for k, v in all_photos.items() if k not in TEST_PHOTOS}
-    gens = Generators(train, work, srgan, gen_steps)
-    log(f"generating images for {len(all_photos)} photos x {len(FAMILIES)} families")
-    for name, img in all_photos.items():
-        side = data / ("test" if name in TEST_PHOTOS else "trainval")
-        grey_src = is_grey(img)
-        # six real versions per photo (so the threshold is set on enough real validation images), fakes
-        # from the full and half-size ones
-        for version, f in (("full", 1.0), ("x090", 0.9), ("x075", 0.75), ("x060", 0.6), ("x050", 0.5), ("x040", 0.4)):
-            real = img if f == 1.0 else down(img, f)
-            save(side / "real" / f"{name}__{version}.png", real)
-            if version not in ("full", "x050"):
-                continue
-            for family in FAMILIES:
-                for j, out in enumerate(gens(family, real)):
-                    out = grey(out) if grey_src else out
-                    save(side / "fake" / family / f"{name}__{family}_{version}_{j}.png", out)
-    done.write_text(json.dumps({"sr": gens.sr_name}))
-    return data / "trainval", data / "test", gens.sr_name
-
-
-# ------------------------------------------------------------------------------------------ detector
-def train_detector(name: str, real: Path, fake: Path, work: Path, steps: int) -> Path:
-    return train_loop_model_named(name, ["--real", str(real), "--fake", str(fake), "--size", "64", "--batch-size", "32",
-                                         "--steps", str(steps), "--width", "16", "--val-split", "0.2", "--fpr", "0.05",
-                                         "--lr", "1e-3"], work)
-
-
-def train_loop_model_named(name: str, args: list[str], work: Path) -> Path:
-    from translate.cli.main import main
-
-    run = work / "runs" / name
-    if (run / "model.safetensors").exists():
-        return run / "model.safetensors"
-    shutil.rmtree(run, ignore_errors=True)
-    try:
-        main(["train", "detector", *args, "--out", str(work / "runs"), "--name", name, "--workers", "1",
-              "--sample-every", "100000", "--save-every", "100000", "--log-every", "50", "--seed", str(SEED)])
-    except SystemExit as e:
-        if e.code:
-            raise
-    return run / "model.safetensors"
-
-
-def family_view(trainval: Path, work: Path, leave_out: str) -> Path:
-    """A fake folder without one family (hard links: folder listing does not follow symlinked folders)."""
-    view = work / "views" / f"without_{leave_out}"
-    if not view.exists():
-        for fam in FAMILIES:
-            if fam != leave_out:
-                (view / fam).mkdir(parents=True)
-                for f in (trainval / "fake" / fam).iterdir():
-                    os.link(f, view / fam / f.name)
-    return view
-
-
-def scores_of(scorer, files: list[Path], h264: bool = False) -> np.ndarray:
-    from translate.data.images import load_rgb
-    from translate.detect.data import h264_roundtrip
-
-    out = []
-    for p in files:
-        img = load_rgb(p)
-        if h264:
-            img = h264_roundtrip(img, 23)
-        out.append(scorer.score_image(img))
-    return np.array(out)
-
-
-def figures(real: np.ndarray, fake: np.ndarray, threshold: float) -> dict:
-    from translate.eval.metrics import accuracy_at, average_precision, roc_auc
-
-    y = np.r_[np.zeros(real.size), np.ones(fake.size)]
-    s = np.r_[real, fake]
-    return {"auc": round(roc_auc(y, s), 4), "ap": round(average_precision(y, s), 4),
-            "accuracy": round(accuracy_at(y, s, threshold), 4), "tpr": round(float(np.mean(fake > threshold)), 4),
-            "fpr": round(float(np.mean(real > threshold)), 4), "n_real": int(real.size), "n_fake": int(fake.size)}
-
-
-def evaluate(model: Path, test: Path, families=FAMILIES, h264: bool = True) -> dict:
     from translate.detect.scorer import Scorer
 
-    scorer = Scorer(model, device="cpu")
-    t = scorer.threshold
-    real_files = sorted((test / "real").glob("*.png"))
-    res = {"threshold": round(t, 4)}
-    for variant in (("clean", False), ("h264_crf23", True)) if h264 else (("clean", False),):
-        real = scores_of(scorer, real_files, variant[1])
-        per, all_fake = {}, []
-        for fam in families:
-            fake = scores_of(scorer, sorted((test / "fake" / fam).glob("*.png")), variant[1])
-            per[fam] = figures(real, fake, t)
-            all_fake.append(fake)
-        per["all"] = figures(real, np.concatenate(all_fake), t)
-        res[variant[0]] = per
-    return res
+    tag = f"srm-without-{leave_out}" if leave_out else "srm"
+    run = work / "runs" / tag
+    if not (run / "model.safetensors").exists():
+        folder = work / "views" / tag
+        for r in index["sets"]["train"]:
+            if r["family"] == leave_out:
+                continue
+            dest = folder / ("real" if r["label"] == 0 else "fake") / f"{r['source']}__{Path(r['path']).stem}.png"
+            if not dest.exists():
+                dest.parent.mkdir(parents=True, exist_ok=True)
+                os.link(work / "crops" / r["path"], dest)
+        try:
+            main(["train", "detector", "--real", str(folder / "real"), "--fake", str(folder / "fake"), "--size", "64",
+                  "--batch-size", "32", "--steps", str(steps), "--width", "16", "--val-split", "0.1",
+                  "--out", str(work / "runs"), "--name", tag, "--workers", "0", "--quiet", "--precision", "fp32",
+                  "--sample-every", "100000", "--save-every", "100000", "--log-every", "100", "--seed", "0"])
+        except SystemExit as e:
+            if e.code:
+                raise
+    scorer = Scorer(run / "model.safetensors", device="cpu", precision="fp32")
+    logits = {n: scorer.logits(detector_crops.load(work, n, index)) for n in VAL_SETS}
+    from translate.methods.detector import validation_facts
+
+    cal_logits = np.concatenate([logits[n] for n in CALIBRATION_SETS])
+    cal_labels = np.concatenate([labels_of(index, n) for n in CALIBRATION_SETS])
+    facts = validation_facts(cal_logits, cal_labels, 0.02, 0.10)
+    from translate.detect.calibrate import Calibration
+
+    cal = Calibration.from_extra(facts)
+    return run / "model.safetensors", facts, {n: cal.probabilities(z) for n, z in logits.items()}
 
 
+# ------------------------------------------------------------------------------------------ efficientnet
+class EffnetMaps:
+    """Trunk maps of every crop set (crops padded / centre-cropped to 224, as the fine-tuner takes them)."""
+
+    def __init__(self, work: Path, index: dict):
+        from translate.detect.finetune import FinetuneConfig, map_cache
+
+        self.cfg = FinetuneConfig(crop=detector_crops.TILE, degrade=False, views=1, steps=300)
+        self.cache = map_cache(work / "effnet-maps", self.cfg.tune_from)
+        self.work, self.index = work, index
+        self.sets: dict[str, np.ndarray] = {}
+
+    def of(self, name: str) -> np.ndarray:
+        from translate.detect.finetune import crops_of
+
+        if name not in self.sets:
+            items = [(c, r["label"]) for c, r in zip(detector_crops.load(self.work, name, self.index),
+                                                      self.index["sets"][name])]
+            crops, _ = crops_of(items, self.cfg, train=False)
+            out, t0 = [], time.time()
+            for i in range(0, len(crops), 256):
+                out.append(self.cache.maps(crops[i:i + 256]))
+                self.cache.save()
+                log(f"efficientnet {name}: {min(i + 256, len(crops))}/{len(crops)} crops ({time.time() - t0:.0f} s)")
+            self.sets[name] = np.concatenate(out)
+        return self.sets[name]
+
+
+def effnet_model(maps: EffnetMaps, index: dict, leave_out: str | None, steps: int | None = None):
+    """(net, extra, scores per validation set) of Lite0's tail fine-tuned without ``leave_out``."""
+    from translate.detect.backbones.efficientnet import pretrained_detector, weights_file
+    from translate.detect.calibrate import Calibration
+    from translate.detect.finetune import finetune_extra, fit_tail, round_to_half, tail_logits
+    from translate.methods.detector import validation_facts
+
+    from dataclasses import replace
+
+    cfg = replace(maps.cfg, steps=steps or maps.cfg.steps)
+    keep = np.array([r["family"] != leave_out for r in index["sets"]["train"]])
+    x, y = maps.of("train")[keep], labels_of(index, "train")[keep]
+    net = round_to_half(pretrained_detector(cfg.tune_from, cfg.dropout, weights_file()))
+    fit_tail(net, x, y, cfg, log=None)
+    round_to_half(net).eval()
+    logits = {n: tail_logits(net, maps.of(n)) for n in VAL_SETS}
+    cal_logits = np.concatenate([logits[n] for n in CALIBRATION_SETS])
+    cal_labels = np.concatenate([labels_of(index, n) for n in CALIBRATION_SETS])
+    facts = validation_facts(cal_logits, cal_labels, cfg.fpr, cfg.uncertain_fpr)
+    extra = finetune_extra(cfg, summary(index, leave_out), facts)
+    extra["max_tiles"] = 4  # 16 frames x 4 tiles keeps a 10 s 720p clip well inside 30 s on 2 cores
+    cal = Calibration.from_extra(extra)
+    return net, extra, {n: cal.probabilities(z) for n, z in logits.items()}
+
+
+# ------------------------------------------------------------------------------------------ main
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--work", default="runs/default-detector", type=Path)
-    ap.add_argument("--srgan", default="srgan-tiny", help="SR model for the 'sr' family ('' = train a tiny one here).")
-    ap.add_argument("--gen-steps", type=int, default=150, help="Steps for each generator trained here.")
-    ap.add_argument("--steps", type=int, default=500, help="Detector steps (batch 32).")
-    ap.add_argument("--lofo-steps", type=int, default=150, help="Steps of each leave-one-family-out detector (0 = skip).")
-    ap.add_argument("--install", action="store_true", help="Write translate/weights/detector.safetensors (fp16) and print the manifest entry.")
+    ap.add_argument("--backbone", default="clip", choices=["clip", "efficientnet-lite0", "srm", "all"])
+    ap.add_argument("--leave-out", default=None, choices=[*FAMILIES, "all"],
+                    help="Train without this family (or each in turn) and report its AUC, clean and after h264 crf 28.")
+    ap.add_argument("--gen-steps", type=int, default=30, help="Steps of the CycleGAN and Pix2Pix trained here (shared loop).")
+    ap.add_argument("--ae-steps", type=int, default=300, help="Steps of the DiscoGAN and face-swap auto-encoders.")
+    ap.add_argument("--probe-hidden", type=int, default=0, help="clip: hidden units of the probe (0: linear).")
+    ap.add_argument("--probe-steps", type=int, default=500, help="clip: full-batch AdamW steps of the probe.")
+    ap.add_argument("--lofo-steps", type=int, default=100,
+                    help="efficientnet-lite0: tail steps of each leave-one-family-out run (the short run).")
+    ap.add_argument("--srm-steps", type=int, default=600, help="srm: training steps (batch 32).")
+    ap.add_argument("--install", choices=["clip", "efficientnet-lite0"],
+                    help="Write this backbone's model (trained on every family) as translate/weights/detector.safetensors.")
     args = ap.parse_args()
-    torch.set_num_threads(1)
-    cv2.setNumThreads(1)
+    torch.set_num_threads(2)
     t0 = time.time()
     work = args.work
     work.mkdir(parents=True, exist_ok=True)
-    trainval, test, sr_name = build_sets(work, args.srgan or None, args.gen_steps)
-    log(f"data ready (sr family: {sr_name}); training the detector")
-    model = train_detector("detector", trainval / "real", trainval / "fake", work, args.steps)
-    from translate.weights.modelfile import read_info
-
-    info = read_info(model)
-    result = {"sr_family": sr_name, "test_photos": list(TEST_PHOTOS), "steps": args.steps,
-              "validation": info.extra.get("validation"), "temperature": info.extra["temperature"],
-              "threshold": info.extra["threshold"], "threshold_fpr": info.extra["threshold_fpr"]}
-    log("evaluating on the held-out test photos (clean and h264 crf 23)")
-    result["test"] = evaluate(model, test)
-    (work / "figures.json").write_text(json.dumps(result, indent=2))
-    if args.lofo_steps:
-        result["leave_one_family_out"] = {"steps": args.lofo_steps}
-        for fam in FAMILIES:
-            log(f"leave-one-family-out: without {fam}")
-            m = train_detector(f"without_{fam}", trainval / "real", family_view(trainval, work, fam), work, args.lofo_steps)
-            r = evaluate(m, test, families=FAMILIES, h264=False)["clean"]
-            result["leave_one_family_out"][fam] = {"left_out": r[fam], "seen_all": r["all"]}
-            (work / "figures.json").write_text(json.dumps(result, indent=2))
-    result["cpu_seconds"] = round(time.process_time(), 1)
-    result["wall_seconds"] = round(time.time() - t0, 1)
-    (work / "figures.json").write_text(json.dumps(result, indent=2))
-    print(json.dumps(result, indent=2))
-    if args.install:
-        install(model, result)
+    detector_data.build(work, args.gen_steps, ae_steps=args.ae_steps)
+    index = detector_crops.build(work)
+    counts = {n: len(v) for n, v in index["sets"].items()}
+    log(f"crops: {counts}")
+    fig_path = work / "figures.json"
+    figures = json.loads(fig_path.read_text()) if fig_path.exists() else {}
+    figures["crops"] = counts
+    backbones = ["clip", "efficientnet-lite0", "srm"] if args.backbone == "all" else [args.backbone]
+    leave = list(FAMILIES) if args.leave_out == "all" else [args.leave_out] if args.leave_out else []
+    features = ClipFeatures(work, index) if "clip" in backbones else None
+    maps = EffnetMaps(work, index) if "efficientnet-lite0" in backbones else None
+    for bb in backbones:
+        entry = figures.setdefault(bb, {})
+        if bb == "clip":
+            model, extra, scores = clip_model(features, index, None, args.probe_hidden, args.probe_steps)
+        elif bb == "efficientnet-lite0":
+            model, extra, scores = effnet_model(maps, index, None)
+        else:
+            model, extra, scores = srm_model(work, index, None, args.srm_steps)
+        entry["all_families"] = {"calibration": {k: extra[k] for k in ("temperature", "threshold", "uncertain_threshold")},
+                                 "validation": extra["validation"],
+                                 "per_family": family_figures(scores, index, extra["threshold"])}
+        log(f"{bb}: {json.dumps(entry['all_families']['per_family']['val-clean'])}")
+        if args.install == bb and leave:  # installed now, and again below with the leave-one-out figures
+            install(bb, model, extra, figures)
+        for fam in leave:
+            if bb == "clip":
+                _, _, s = clip_model(features, index, fam, args.probe_hidden, args.probe_steps)
+            elif bb == "efficientnet-lite0":
+                _, _, s = effnet_model(maps, index, fam, args.lofo_steps)
+            else:
+                _, _, s = srm_model(work, index, fam, args.srm_steps)
+            per = family_figures(s, index)
+            entry.setdefault("leave_one_family_out", {})[fam] = {
+                "clean_auc": per["val-clean"][fam]["auc"], "h264_crf28_auc": per["val-h264"][fam]["auc"]}
+            log(f"{bb} without {fam}: {entry['leave_one_family_out'][fam]}")
+            fig_path.write_text(json.dumps(figures, indent=1))
+        fig_path.write_text(json.dumps(figures, indent=1))
+        if args.install == bb:
+            install(bb, model, extra, figures)
+    figures["wall_seconds"] = round(time.time() - t0, 1)
+    fig_path.write_text(json.dumps(figures, indent=1))
+    print(json.dumps(figures, indent=1))
     return 0
 
 
-def install(model: Path, result: dict) -> None:
-    from translate.weights.modelfile import file_sha256, load_model, save_model
+def install(backbone: str, model, extra: dict, figures: dict) -> None:
+    """The chosen model becomes translate/weights/detector.safetensors, its figures in its header; prints the
+    manifest lines that change (sha256, size, figures)."""
+    from translate.weights.modelfile import ModelInfo, file_sha256, save_model
 
-    loaded = load_model(model)
-    info = loaded.info
-    info.name = "detector"
-    clean, h264 = result["test"]["clean"]["all"], result["test"]["h264_crf23"]["all"]
-    info.extra = {**info.extra, "test": {"clean": clean, "h264_crf23": h264}, "sr_family": result["sr_family"]}
+    entry = figures[backbone]
+    extra = {**extra, "leave_one_family_out": entry.get("leave_one_family_out", {}),
+             "per_family": entry["all_families"]["per_family"]}
     dest = ROOT / "translate" / "weights" / "detector.safetensors"
-    save_model(dest, loaded.nets, info, half=True)
+    if backbone == "efficientnet-lite0":
+        from translate.detect.finetune import save_finetuned
+
+        save_finetuned(dest, model, extra, "detector")
+    else:
+        info = ModelInfo(task="detect", method="detector", nets={}, directions={}, name="detector", extra=extra)
+        save_model(dest, {"detector": model}, info)
     sha = file_sha256(dest)
     log(f"installed {dest} ({dest.stat().st_size / 1e6:.2f} MB, sha256 {sha})")
-    print(f"sha256 = \"{sha}\"\nsize = \"{dest.stat().st_size / 1e6:.1f} MB\"")
+    v = extra["validation"]
+    lofo = entry.get("leave_one_family_out", {})
+    figs = {"threshold": round(extra["threshold"], 4), "threshold_fpr": extra["threshold_fpr"],
+            "uncertain_threshold": round(extra["uncertain_threshold"], 4), "uncertain_fpr": extra["uncertain_fpr"],
+            "temperature": round(extra["temperature"], 4), "val_auc": round(v["auc"], 4), "val_fpr": round(v["fpr"], 4),
+            "val_tpr": round(v["tpr"], 4), "val_n_real": v["n_real"],
+            **{f"lofo_{k}_auc": d["clean_auc"] for k, d in lofo.items()},
+            **{f"lofo_{k}_h264_auc": d["h264_crf28_auc"] for k, d in lofo.items()}}
+    print(f'sha256 = "{sha}"\nsize = "{dest.stat().st_size / 1e6:.1f} MB"\nfigures = {json.dumps(figs)}'
+          .replace('": ', ' = ').replace('{"', '{').replace(', "', ', '))
 
 
 if __name__ == "__main__":
