@@ -125,3 +125,17 @@ def test_stage_in_a_pipeline(setup, tmp_path):
     assert stats["frames_scored"] == 5 and stats["verdict"] in ("real", "fake")
     assert (tmp_path / "scored.mp4").exists() and (tmp_path / "r.json").exists()
     assert summary["frames_out"] == 10
+
+
+def test_a_stepped_read_gives_the_same_frames_as_a_full_one(tmp_path):
+    """FrameReader(step=N) (ffmpeg's framestep, used by detect's sampling) = every N-th frame of a full read,
+    with source indices, and no truncation warning for the frames it skips."""
+    from translate.video.reader import FrameReader
+
+    clip = make_clip(tmp_path / "c.mp4", frames=23)
+    full = read_all_frames(clip)
+    reader = FrameReader(clip, batch_size=4, step=5)
+    batches = list(reader)
+    assert [i for b in batches for i in b.indices] == [0, 5, 10, 15, 20]
+    np.testing.assert_array_equal(np.concatenate([b.frames for b in batches]), full[::5])
+    assert not reader.warnings

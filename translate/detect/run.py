@@ -107,7 +107,7 @@ def score_video_file(scorer: Scorer, path: Path, every: int | None = None, faces
     reader = FrameReader(path, batch_size=scorer.batch_size)
     if every is None:
         every = sampling_step(reader, frames)
-    reader.batch_size = max(scorer.batch_size, every)
+    reader.step = every  # ffmpeg drops the frames in between: they are never converted or piped
     scores: list[float] = []
     indices: list[int] = []
     for batch in reader:

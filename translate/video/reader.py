@@ -47,9 +47,12 @@ class FrameReader:
     """
 
     def __init__(self, path: str | Path, batch_size: int = 8, start: float | str | None = None,
-                 end: float | str | None = None, info: StreamInfo | None = None):
+                 end: float | str | None = None, info: StreamInfo | None = None, step: int = 1):
         self.path = Path(path)
         self.batch_size = max(1, int(batch_size))
+        # step N: only frames 0, N, 2N, ... come out (ffmpeg's framestep, before the RGB conversion, so a
+        # sampled read does not convert and pipe the frames it skips); batch indices stay source indices
+        self.step = max(1, int(step))
         self.start, self.end = parse_time(start), parse_time(end)
         if self.start is not None and self.end is not None and self.end <= self.start:
             raise UserError(f"--end ({self.end:g}s) must come after --start ({self.start:g}s)")
@@ -99,7 +102,10 @@ class FrameReader:
             cut["ss"] = f"{self.start:.6f}"
         if self.end is not None:
             cut["t"] = f"{self.end - (self.start or 0.0):.6f}"
-        video = decode_filter(ffmpeg.input(str(self.path), **cut)["v:0"], self.source_info, self.info)
+        video = ffmpeg.input(str(self.path), **cut)["v:0"]
+        if self.step > 1:
+            video = video.filter("framestep", step=self.step)
+        video = decode_filter(video, self.source_info, self.info)
         out = video.output("pipe:1", format="rawvideo", pix_fmt="rgb24", **passthrough_args(exe))
         return compile_command(out, exe, *QUIET)
 
@@ -127,7 +133,7 @@ class FrameReader:
                     self._finish(partial=True)
                 if n:
                     frames = buf if n == self.batch_size else buf[:n]
-                    yield FrameBatch(frames, list(range(index, index + n)), [{} for _ in range(n)])
+                    yield FrameBatch(frames, [i * self.step for i in range(index, index + n)], [{} for _ in range(n)])
                     index += n
                     self.frames_read = index
                 if n < self.batch_size:
@@ -143,6 +149,8 @@ class FrameReader:
         if rc != 0 or partial:
             raise UserError(f"{self.path}: decoding failed after {self.frames_read} frames ({err})")
         expected = self.source_info.frame_count if (self.start is None and self.end is None) else None
+        if expected is not None and self.step > 1:
+            expected = -(-expected // self.step)  # frames 0, step, 2 step, ... of the listed count
         if self.frames_read == 0:
             raise UserError(f"{self.path}: no frame could be decoded ({err if had_errors else 'empty video stream'})")
         if expected is not None and self.frames_read < expected:
