@@ -24,7 +24,7 @@ from translate.video.ffmpeg import find_ffmpeg
 
 FF = find_ffmpeg()
 BUNDLED_SR = Path(translate.weights.__file__).with_name("srgan-x4.safetensors")  # offline, 0.46 MB
-BUNDLED_DETECTOR = Path(translate.weights.__file__).with_name("detector.safetensors")
+BUNDLED_DETECTOR = Path(translate.weights.__file__).with_name("detector-tiny.safetensors")  # in the wheel: no fetch
 
 
 def ff(*args: str) -> None:

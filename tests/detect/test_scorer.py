@@ -119,25 +119,31 @@ def test_the_model_file_says_how_frames_are_cut(tmp_path):
     assert len(Scorer(path, device="cpu").regions((100, 120))) == 1  # no keys: the defaults (whole up to 512 px)
 
 
-def test_bundled_detector_falls_back_to_the_tiny_one_offline(monkeypatch):
-    """No CLIP weights and no network: the bundled default scores with detector-tiny and says so; a model
-    named explicitly is an error instead."""
+def test_bundled_detector_falls_back_to_the_tiny_one_offline(monkeypatch, tmp_path):
+    """A default detector on a fetched backbone (CLIP), with no CLIP weights and no network: it scores with
+    detector-tiny and says so; the same file named explicitly is an error instead."""
+    import translate.detect.scorer as scorer_module
     import translate.weights.fetch
     from translate.detect.scorer import FALLBACK_MODEL, Scorer
+    from translate.nets import build_discriminator
     from translate.weights import manifest
-    from translate.weights.modelfile import read_info
 
-    entry = manifest.find("detector")
-    if read_info(manifest.locate(entry)).extra.get("backbone") != "clip":
-        pytest.skip("the bundled detector has no fetched backbone")
+    head = build_discriminator("embedding-probe", in_dim=512, hidden=0)
+    probe = save_model(tmp_path / "probe.safetensors", {"detector": head},
+                       ModelInfo(task="detect", method="detector", nets={}, name="probe",
+                                 extra={"backbone": "clip", "backbone_weights": "clip-vit-b16-int8",
+                                        "temperature": 1.0, "threshold": 0.5, "threshold_fpr": 0.02}))
 
     def offline(name, *a, **k):
         raise UserError(f"cannot fetch {name}: no network")
 
     monkeypatch.setattr(translate.weights.fetch, "ensure", offline)
-    s = Scorer(device="cpu")
-    assert s.embedder is None and "detector-tiny" in s.fallback_note and "translate weights fetch" in s.fallback_note
+    monkeypatch.setattr(scorer_module, "DEFAULT_MODEL", str(probe))
+    s = Scorer(str(probe), device="cpu")
+    assert s.embedder is None and FALLBACK_MODEL in s.fallback_note and "translate weights fetch" in s.fallback_note
     assert s.calibrated and 0 <= s.score_image(frames(1, 64, 64)[0]) <= 1
     assert manifest.find(FALLBACK_MODEL) is not None
+    other = tmp_path / "other.safetensors"
+    other.write_bytes(probe.read_bytes())
     with pytest.raises(UserError, match="no network"):
-        Scorer(str(manifest.locate(entry)), device="cpu")
+        Scorer(str(other), device="cpu")

@@ -71,6 +71,17 @@ def fit_head(e: np.ndarray, y: np.ndarray, cfg: ProbeConfig) -> torch.nn.Module:
     return head.eval()
 
 
+def probe_extra(cfg: ProbeConfig, summary: str, facts: dict) -> dict:
+    """What the model file says about a probe: backbone, head, preprocessing, data and calibration
+    (``facts`` from validation_facts; without them T = 1 and threshold 0.5, uncalibrated)."""
+    extra = {"temperature": 1.0, "threshold": 0.5, "threshold_fpr": None, "backbone": "clip",
+             "backbone_weights": BACKBONE_WEIGHTS, "head": "linear" if not cfg.hidden else f"mlp-{cfg.hidden}",
+             "preprocessing": f"{cfg.crop}px crops at native resolution, then CLIP's short side 224 and centre crop",
+             "training_data": summary, "train_views": cfg.views}
+    extra.update(facts)
+    return extra
+
+
 def train_probe(real: str, fake: str, out_dir: str | Path, cfg: ProbeConfig, encoder=None,
                 name: str | None = None) -> Path:
     """Train, calibrate and save ``out_dir/model.safetensors``; embeddings cached in ``out_dir/embeddings.npz``."""
@@ -80,15 +91,13 @@ def train_probe(real: str, fake: str, out_dir: str | Path, cfg: ProbeConfig, enc
     crops, y = degraded_crops(train, cfg.crop, cfg.views, cfg.seed, train=True)
     e = cache.embed(crops)
     head = fit_head(e, y, cfg)
-    extra = {"temperature": 1.0, "threshold": 0.5, "threshold_fpr": None, "backbone": "clip",
-             "backbone_weights": BACKBONE_WEIGHTS, "head": "linear" if not cfg.hidden else f"mlp-{cfg.hidden}",
-             "preprocessing": f"{cfg.crop}px crops at native resolution, then CLIP's short side 224 and centre crop",
-             "training_data": summary, "train_views": cfg.views}
+    facts = {}
     if val:
         vcrops, vy = degraded_crops(val, cfg.crop, 1, cfg.seed + 7919, train=False)
         with torch.no_grad():
             logits = head(torch.from_numpy(cache.embed(vcrops))).numpy().astype(np.float64)
-        extra.update(validation_facts(logits, vy, cfg.fpr, cfg.uncertain_fpr))
+        facts = validation_facts(logits, vy, cfg.fpr, cfg.uncertain_fpr)
+    extra = probe_extra(cfg, summary, facts)
     cache.save()
     info = ModelInfo(task="detect", method="detector", nets={}, directions={}, name=name or out_dir.name, extra=extra)
     out_dir.mkdir(parents=True, exist_ok=True)
