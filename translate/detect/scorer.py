@@ -73,10 +73,10 @@ class Scorer:
         self.model_name = self.info.name or (Path(model.path).stem if model.path else "detector")
         self.embedder = None  # a frozen backbone's embeddings feed the net (a probe head) instead of pixels
         if self.info.extra.get("backbone") == "clip":
+            from translate.detect.backbones.clip import EmbeddingCache
             from translate.weights.onnx_models import ClipImageEncoder
 
-            # no embedding cache at inference: frames are rarely scored twice, and hashing costs per crop
-            self.embedder = ClipImageEncoder(self._clip_path, threads=0)  # every core
+            self.embedder = EmbeddingCache(ClipImageEncoder(self._clip_path, threads=0))  # inference: every core
         self.model_sha256 = model.sha256
 
     def _load(self, name: str) -> LoadedModel:
