@@ -87,7 +87,9 @@ class Stabilizer:
             return None, None
         # the largest channel difference: a colour that changes at equal luma (yellow over grey) counts too
         mismatch = cv2.absdiff(source, warp(self.prev_src, backward))
-        mismatch = (mismatch.max(axis=-1) if mismatch.ndim == 3 else mismatch).astype(np.float32)
+        if mismatch.ndim == 3:  # channel by channel: a max over a last axis of 3 is ~10x slower in numpy
+            mismatch = np.maximum.reduce([mismatch[..., c] for c in range(mismatch.shape[-1])])
+        mismatch = mismatch.astype(np.float32)
         # spread a little: a reliable pixel next to a moving edge is better left alone
         mismatch = cv2.dilate(mismatch / self.config.photometric, np.ones((3, 3), np.uint8))
         w = self.config.strength * reliable * np.exp(-(mismatch**2))
