@@ -7,7 +7,8 @@
 Each (config, precision) runs in its own process so peak RSS is its own. Prints one JSON line each.
 --faceswap-ab builds the face-swap method twice in one process, as it is and as it was before its speed-ups
 (plain nn.Conv2d everywhere, the unfused Adam; `train`'s speed_up on both), and alternates --steps steps of
-each for --rounds rounds, so a busy machine slows both alike; it prints each round and the medians.
+each for --rounds rounds, so a busy machine slows both alike; it prints each round and the medians, and the roofline: the step's GFLOP
+(torch's FlopCounterMode), this machine's fp32 matmul rate, and so the fastest the same arithmetic could run.
 """
 from __future__ import annotations
 
@@ -116,6 +117,30 @@ def augment_time(size: int, n: int) -> float:
     return time.perf_counter() - t0
 
 
+def step_gflop(m, batch) -> float:
+    """GFLOP in one train_step, forward and backward, counted by torch's FlopCounterMode (convs and matmuls)."""
+    from torch.utils.flop_counter import FlopCounterMode
+
+    with FlopCounterMode(display=False) as counter:
+        m.train_step(batch)
+    return counter.get_total_flops() / 1e9
+
+
+def gemm_peak_gflops(n: int = 2048, repeats: int = 5) -> float:
+    """This machine's fp32 matmul rate (best of ``repeats`` n x n products at the set threads): the ceiling a
+    conv-and-dense network's step can approach on CPU."""
+    import torch
+
+    a, b = torch.randn(n, n), torch.randn(n, n)
+    a @ b
+    best = float("inf")
+    for _ in range(repeats):
+        t0 = time.perf_counter()
+        a @ b
+        best = min(best, time.perf_counter() - t0)
+    return 2 * n**3 / best / 1e9
+
+
 def faceswap_ab(precision: str, steps: int, rounds: int, threads: int) -> dict:
     import torch
 
@@ -150,10 +175,17 @@ def faceswap_ab(precision: str, steps: int, rounds: int, threads: int) -> dict:
         print(json.dumps({"round": r, "load": round(os.getloadavg()[0], 1),
                           **{k: round(v[-1], 3) for k, v in times.items()}}), flush=True)
     med = {k: statistics.median(v) for k, v in times.items()}
+    # the roofline: the step's arithmetic over the machine's best matmul rate is the fastest any schedule of
+    # the same arithmetic (same precision) can be; fraction_of_peak says how much of it is left
+    gflop = step_gflop(methods["after"][0], batch)
+    peak = gemm_peak_gflops()
     return {"bench": "train_ab", "config": "faceswap64", "precision": precision, "batch": 16, "size": 64,
             "steps_per_round": steps, "rounds": rounds, "threads": torch.get_num_threads(),
             "before_s_per_step": round(med["before"], 3), "after_s_per_step": round(med["after"], 3),
             "speedup": round(med["before"] / med["after"], 2),
+            "gflop_per_step": round(gflop, 1), "gemm_peak_gflops": round(peak, 1),
+            "fraction_of_peak": {k: round(gflop / v / peak, 3) for k, v in med.items()},
+            "roofline_s_per_step": round(gflop / peak, 3), "max_speedup_at_roofline": round(med["before"] * peak / gflop, 2),
             "compute": {k: c for k, (_, c) in methods.items()},
             "augment_s_per_batch": round(augment_time(64, 16), 3),
             "thp_mem_alloc": os.environ.get("THP_MEM_ALLOC_ENABLE"), "load_start": round(load0, 1), "load_end": round(os.getloadavg()[0], 1),
