@@ -176,10 +176,11 @@ def srm_model(work: Path, index: dict, leave_out: str | None, steps: int):
 class EffnetMaps:
     """Trunk maps of every crop set (crops padded / centre-cropped to 224, as the fine-tuner takes them)."""
 
-    def __init__(self, work: Path, index: dict):
-        from translate.detect.finetune import FinetuneConfig, map_cache
+    def __init__(self, work: Path, index: dict, tune_stage: int = 5):
+        from translate.detect.finetune import FinetuneConfig, map_cache, stage_start
 
-        self.cfg = FinetuneConfig(crop=detector_crops.TILE, degrade=False, views=1, steps=300)
+        self.cfg = FinetuneConfig(crop=detector_crops.TILE, degrade=False, views=1, steps=300,
+                                  tune_from=stage_start(tune_stage))
         self.cache = map_cache(work / "effnet-maps", self.cfg.tune_from)
         self.work, self.index = work, index
         self.sets: dict[str, np.ndarray] = {}
@@ -200,7 +201,7 @@ class EffnetMaps:
         return self.sets[name]
 
 
-def effnet_model(maps: EffnetMaps, index: dict, leave_out: str | None, steps: int | None = None):
+def effnet_model(maps: EffnetMaps, index: dict, leave_out: str | None, steps: int | None = None, balance: bool = True):
     """(net, extra, scores per validation set) of Lite0's tail fine-tuned without ``leave_out``."""
     from translate.detect.backbones.efficientnet import pretrained_detector, weights_file
     from translate.detect.calibrate import Calibration
@@ -213,7 +214,8 @@ def effnet_model(maps: EffnetMaps, index: dict, leave_out: str | None, steps: in
     keep = np.array([r["family"] != leave_out for r in index["sets"]["train"]])
     x, y = maps.of("train")[keep], labels_of(index, "train")[keep]
     net = round_to_half(pretrained_detector(cfg.tune_from, cfg.dropout, weights_file()))
-    fit_tail(net, x, y, cfg, log=None)
+    families = [r["family"] for r, k in zip(index["sets"]["train"], keep) if k]
+    fit_tail(net, x, y, cfg, log=None, groups=families if balance else None)
     round_to_half(net).eval()
     logits = {n: tail_logits(net, maps.of(n)) for n in VAL_SETS}
     cal_logits = np.concatenate([logits[n] for n in CALIBRATION_SETS])
@@ -238,6 +240,10 @@ def main() -> int:
     ap.add_argument("--probe-steps", type=int, default=500, help="clip: full-batch AdamW steps of the probe.")
     ap.add_argument("--lofo-steps", type=int, default=100,
                     help="efficientnet-lite0: tail steps of each leave-one-family-out run (the short run).")
+    ap.add_argument("--no-family-balance", dest="family_balance", action="store_false",
+                    help="efficientnet-lite0: draw fakes uniformly over crops (the default draws each family equally often).")
+    ap.add_argument("--tune-stage", type=int, default=5, choices=[4, 5, 6, 7],
+                    help="efficientnet-lite0: the first of the stages fine-tuned (those below stay frozen, their maps cached).")
     ap.add_argument("--srm-steps", type=int, default=600, help="srm: training steps (batch 32).")
     ap.add_argument("--install", choices=["clip", "efficientnet-lite0"],
                     help="Write this backbone's model (trained on every family) as translate/weights/detector.safetensors.")
@@ -256,13 +262,13 @@ def main() -> int:
     backbones = ["clip", "efficientnet-lite0", "srm"] if args.backbone == "all" else [args.backbone]
     leave = list(FAMILIES) if args.leave_out == "all" else [args.leave_out] if args.leave_out else []
     features = ClipFeatures(work, index) if "clip" in backbones else None
-    maps = EffnetMaps(work, index) if "efficientnet-lite0" in backbones else None
+    maps = EffnetMaps(work, index, args.tune_stage) if "efficientnet-lite0" in backbones else None
     for bb in backbones:
         entry = figures.setdefault(bb, {})
         if bb == "clip":
             model, extra, scores = clip_model(features, index, None, args.probe_hidden, args.probe_steps)
         elif bb == "efficientnet-lite0":
-            model, extra, scores = effnet_model(maps, index, None)
+            model, extra, scores = effnet_model(maps, index, None, balance=args.family_balance)
         else:
             model, extra, scores = srm_model(work, index, None, args.srm_steps)
         entry["all_families"] = {"calibration": {k: extra[k] for k in ("temperature", "threshold", "uncertain_threshold")},
@@ -275,7 +281,7 @@ def main() -> int:
             if bb == "clip":
                 _, _, s = clip_model(features, index, fam, args.probe_hidden, args.probe_steps)
             elif bb == "efficientnet-lite0":
-                _, _, s = effnet_model(maps, index, fam, args.lofo_steps)
+                _, _, s = effnet_model(maps, index, fam, args.lofo_steps, balance=args.family_balance)
             else:
                 _, _, s = srm_model(work, index, fam, args.srm_steps)
             per = family_figures(s, index)

@@ -61,7 +61,7 @@ def test_finetuned_lite0_separates_held_out_images_and_scores_through_scorer(wei
     code, out, err = translate_cli(capsys, "train", "detector", "--backbone", "efficientnet-lite0", "--real",
                                    str(folders / "real"), "--fake", str(folders / "fake"), "--size", str(CROP),
                                    "--batch-size", "16", "--steps", "25", "--val-split", "0.3", "--out", str(tmp_path),
-                                   "--name", "run")
+                                   "--name", "run", "--tune-stage", "6")  # stages 6-7: the quick tail
     path = tmp_path / "run" / "model.safetensors"
     assert code == 0 and f"wrote {path}" in out, err
     loaded = load_model(path)
@@ -102,5 +102,27 @@ def test_map_cache_reuses_maps_across_runs(weights, tmp_path, one_torch_thread):
 def test_bad_backbone_is_one_error_line(capsys, folders, tmp_path):
     code, out, err = translate_cli(capsys, "train", "detector", "--real", str(folders / "real"), "--fake",
                                    str(folders / "fake"), "--backbone", "efficientnet-b7", "--out", str(tmp_path))
+    errors = [line for line in err.splitlines() if line.startswith("Error")]
+    assert code == 2 and len(errors) == 1 and "efficientnet-lite0" in errors[0] and "Traceback" not in err
+
+
+def test_family_balanced_batches_draw_every_family_equally_often():
+    from translate.detect.finetune import balanced_batch
+
+    # 10 real, then 90 fakes of one family and 10 of another: uniform draws would give the small one 10%
+    y = np.r_[np.zeros(10), np.ones(100)].astype(int)
+    groups = ["real"] * 10 + ["big"] * 90 + ["small"] * 10
+    rng = np.random.default_rng(0)
+    idx = np.concatenate([balanced_batch(rng, y, 16, groups) for _ in range(200)])
+    assert (y[idx] == 0).mean() == 0.5
+    fakes = [groups[i] for i in idx if y[i] == 1]
+    assert 0.45 < fakes.count("small") / len(fakes) < 0.55
+    plain = np.concatenate([balanced_batch(rng, y, 16) for _ in range(200)])
+    assert sum(groups[i] == "small" for i in plain) / (len(plain) / 2) < 0.2
+
+
+def test_tune_stage_without_lite0_is_one_error_line(capsys, folders, tmp_path):
+    code, out, err = translate_cli(capsys, "train", "detector", "--real", str(folders / "real"), "--fake",
+                                   str(folders / "fake"), "--tune-stage", "5", "--out", str(tmp_path))
     errors = [line for line in err.splitlines() if line.startswith("Error")]
     assert code == 2 and len(errors) == 1 and "efficientnet-lite0" in errors[0] and "Traceback" not in err

@@ -192,8 +192,11 @@ DETECTOR_DEFAULTS = {"size": 128, "batch_size": 32, "epochs": 10, "decay_epochs"
 @click.option("--backbone", default="srm", show_default=True, type=click.Choice(BACKBONES),
               help="srm: the residual/spectrum net, trained whole; clip: a probe on frozen CLIP ViT-B/16 INT8 "
                    "embeddings (clip-vit-b16-int8, fetched on first use; embeddings cached in the run folder); "
-                   "efficientnet-lite0: ImageNet EfficientNet-Lite0 with stages 6-7 fine-tuned on --size crops "
+                   "efficientnet-lite0: ImageNet EfficientNet-Lite0 with its last stages fine-tuned on --size crops "
                    "(default 224; fetched on first use; trunk maps cached in the run folder).")
+@click.option("--tune-stage", "tune_stage", type=click.IntRange(1, 7),
+              help="--backbone efficientnet-lite0: the first of Lite0's 7 stages fine-tuned; those below stay frozen "
+                   "(default 5, the bundled detector's).")
 @click.option("--probe-hidden", "probe_hidden", default=0, show_default=True, type=click.IntRange(0),
               help="--backbone clip: hidden units of the probe (0: linear).")
 @common_options
@@ -223,12 +226,14 @@ def detector(ctx: click.Context, **params) -> None:
                                  "accepted; use --faces for face crops", param_hint="--preprocess")
     params["preprocess"] = "faces" if params.pop("faces") else "crop"
     params["load_size"] = params["size"]
-    backbone, hidden = params.pop("backbone"), params.pop("probe_hidden")
+    backbone, hidden, tune_stage = params.pop("backbone"), params.pop("probe_hidden"), params.pop("tune_stage")
+    if tune_stage is not None and backbone != "efficientnet-lite0":
+        raise click.BadParameter("only --backbone efficientnet-lite0 has stages to tune", param_hint="--tune-stage")
     if backbone == "clip":
         _train_clip_probe(params, typed, hidden)
         return
     if backbone == "efficientnet-lite0":
-        _train_efficientnet(params, typed)
+        _train_efficientnet(params, typed, tune_stage)
         return
     launch("detector", params, ctx)
 
@@ -245,10 +250,11 @@ def _train_clip_probe(params: dict, typed: dict, hidden: int) -> None:
     click.echo(f"wrote {path}")
 
 
-def _train_efficientnet(params: dict, typed: dict) -> None:
-    from translate.detect.finetune import FinetuneConfig, train_finetune
+def _train_efficientnet(params: dict, typed: dict, tune_stage: int | None) -> None:
+    from translate.detect.finetune import FinetuneConfig, stage_start, train_finetune
 
     cfg = FinetuneConfig(val_split=params["val_split"], seed=params["seed"], preprocess=params["preprocess"],
+                         **({"tune_from": stage_start(tune_stage)} if tune_stage else {}),
                          **({"crop": params["size"]} if "size" in typed else {}),
                          **({"batch_size": params["batch_size"]} if "batch_size" in typed else {}),
                          **{k: params[k] for k in ("fpr", "uncertain_fpr") if params.get(k) is not None},
