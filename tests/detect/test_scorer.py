@@ -119,6 +119,31 @@ def test_the_model_file_says_how_frames_are_cut(tmp_path):
     assert len(Scorer(path, device="cpu").regions((100, 120))) == 1  # no keys: the defaults (whole up to 512 px)
 
 
+def test_a_tile_trained_model_scores_small_images_and_big_faces_as_it_was_trained(tmp_path):
+    """Trained on exactly tile-sized crops (reflect-padded when smaller, centre-cropped when larger), a model
+    whose file says max_side == tile scores a small image or a big face box the same way: padding changes
+    its score, so scoring the bare small image would measure something the model never saw."""
+    import cv2
+
+    from translate.detect.scorer import Scorer
+    from translate.weights.modelfile import load_model
+
+    loaded = load_model(tiny_detector(tmp_path / "d.safetensors"))
+    loaded.info.extra.update({"tile": 32, "max_side": 32})
+    s = Scorer(loaded, device="cpu")
+    rng = np.random.default_rng(0)
+    small = rng.integers(0, 256, (20, 24, 3), dtype=np.uint8)
+    padded = cv2.copyMakeBorder(small, 6, 6, 4, 4, cv2.BORDER_REFLECT_101)
+    assert s.score_image(small) == pytest.approx(float(s.score_regions([padded])[0]), abs=1e-6)
+    assert abs(s.score_image(small) - float(s.score_regions([small])[0])) > 1e-4
+    frame = rng.integers(0, 256, (80, 80, 3), dtype=np.uint8)
+    face = [np.array([10.0, 10.0, 70.0, 70.0])]  # a 60 px box (x1.3: 78 px): its centre 32 px is scored
+    region = s.regions(frame.shape[:2], face)[0]
+    crop = region.crop(frame)
+    y, x = (crop.shape[0] - 32) // 2, (crop.shape[1] - 32) // 2
+    assert s.score_image(frame, face) == pytest.approx(float(s.score_regions([crop[y:y + 32, x:x + 32]])[0]), abs=1e-6)
+
+
 def test_bundled_detector_falls_back_to_the_tiny_one_offline(monkeypatch, tmp_path):
     """A default detector on a fetched backbone (CLIP), with no CLIP weights and no network: it scores with
     detector-tiny and says so; the same file named explicitly is an error instead."""

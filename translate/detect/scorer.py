@@ -69,6 +69,13 @@ class Scorer:
         self.max_side = int(max_side or extra.get("max_side") or MAX_SIDE)
         self.max_tiles = int(max_tiles or extra.get("max_tiles") or MAX_TILES)
         self.tiles = tiles
+        # a model trained on exactly tile-sized crops (max_side == tile: Lite0, the CLIP probe) saw smaller
+        # images reflect-padded and larger face boxes centre-cropped to the tile; score them the same way
+        self._fit = None
+        if self.max_side == self.tile:
+            from translate.detect.data import NONE, spatial_transform
+
+            self._fit = spatial_transform(self.tile, NONE, train=False)
         self.lo, self.hi = self.info.value_range
         self.model_name = self.info.name or (Path(model.path).stem if model.path else "detector")
         self.embedder = None  # a frozen backbone's embeddings feed the net (a probe head) instead of pixels
@@ -175,6 +182,8 @@ class Scorer:
             raise ValueError(f"{len(faces)} face lists for {n} frames")
         per_frame = [self.regions(f.shape[:2], faces[i] if faces is not None else None) for i, f in enumerate(frames)]
         crops = [r.crop(f) for f, regions in zip(frames, per_frame) for r in regions]
+        if self._fit is not None:
+            crops = [self._fit(image=np.ascontiguousarray(c))["image"] for c in crops]
         probs = self.score_regions(crops) if crops else np.empty(0)
         scores, k = [], 0
         for regions in per_frame:
