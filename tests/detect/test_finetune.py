@@ -107,17 +107,18 @@ def test_bad_backbone_is_one_error_line(capsys, folders, tmp_path):
 
 
 def test_family_balanced_batches_draw_every_family_equally_often():
-    from translate.detect.finetune import balanced_batch
+    from translate.detect.finetune import balanced_batch, sample_pools
 
     # 10 real, then 90 fakes of one family and 10 of another: uniform draws would give the small one 10%
     y = np.r_[np.zeros(10), np.ones(100)].astype(int)
     groups = ["real"] * 10 + ["big"] * 90 + ["small"] * 10
     rng = np.random.default_rng(0)
-    idx = np.concatenate([balanced_batch(rng, y, 16, groups) for _ in range(200)])
+    pools = sample_pools(y, groups)
+    idx = np.concatenate([balanced_batch(rng, pools, 16) for _ in range(200)])
     assert (y[idx] == 0).mean() == 0.5
     fakes = [groups[i] for i in idx if y[i] == 1]
     assert 0.45 < fakes.count("small") / len(fakes) < 0.55
-    plain = np.concatenate([balanced_batch(rng, y, 16) for _ in range(200)])
+    plain = np.concatenate([balanced_batch(rng, sample_pools(y), 16) for _ in range(200)])
     assert sum(groups[i] == "small" for i in plain) / (len(plain) / 2) < 0.2
 
 

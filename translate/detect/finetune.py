@@ -125,15 +125,24 @@ def stage_start(stage: int) -> int:
     return STAGE_STARTS[stage - 1]
 
 
-def balanced_batch(rng: np.random.Generator, y: np.ndarray, half: int, groups: Sequence[str] | None = None) -> np.ndarray:
-    """Indices of ``half`` real (y == 0) then ``half`` generated items; with ``groups``, each generated item's
-    group is drawn uniformly first, so every family weighs the same whatever its number of crops."""
+def sample_pools(y: np.ndarray, groups: Sequence[str] | None = None) -> tuple:
+    """(real indices, generated indices, generated indices per group or None): what balanced_batch draws
+    from, worked out once per run."""
     real, fake = np.flatnonzero(y == 0), np.flatnonzero(y == 1)
-    reals = rng.choice(real, half, replace=len(real) < half)
     if groups is None:
-        return np.concatenate([reals, rng.choice(fake, half, replace=len(fake) < half)])
+        return real, fake, None
     g = np.asarray(groups)[fake]
-    by_group = [fake[g == name] for name in np.unique(g)]
+    return real, fake, [fake[g == name] for name in np.unique(g)]
+
+
+def balanced_batch(rng: np.random.Generator, pools: tuple, half: int) -> np.ndarray:
+    """Indices of ``half`` real then ``half`` generated items from ``pools`` (sample_pools); with groups, each
+    generated item's group is drawn uniformly first, so every family weighs the same whatever its number of
+    crops."""
+    real, fake, by_group = pools
+    reals = rng.choice(real, half, replace=len(real) < half)
+    if by_group is None:
+        return np.concatenate([reals, rng.choice(fake, half, replace=len(fake) < half)])
     return np.concatenate([reals, [rng.choice(by_group[k]) for k in rng.integers(len(by_group), size=half)]])
 
 
@@ -158,8 +167,9 @@ def fit_tail(net, maps: np.ndarray, y: np.ndarray, cfg: FinetuneConfig, log: Cal
     target = torch.tensor([0.0] * half + [1.0] * half)
     _set_tail_mode(net, cfg.bn)
     losses = []
+    pools = sample_pools(y, groups)
     for step in range(cfg.steps):
-        idx = balanced_batch(rng, y, half, groups)
+        idx = balanced_batch(rng, pools, half)
         loss = F.binary_cross_entropy_with_logits(net.tail(torch.from_numpy(maps[idx]).float()), target)
         opt.zero_grad()
         loss.backward()

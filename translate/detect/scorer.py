@@ -182,8 +182,9 @@ class Scorer:
             raise ValueError(f"{len(faces)} face lists for {n} frames")
         per_frame = [self.regions(f.shape[:2], faces[i] if faces is not None else None) for i, f in enumerate(frames)]
         crops = [r.crop(f) for f, regions in zip(frames, per_frame) for r in regions]
-        if self._fit is not None:
-            crops = [self._fit(image=np.ascontiguousarray(c))["image"] for c in crops]
+        if self._fit is not None:  # tiles are tile-sized already: only small images and face boxes change
+            crops = [c if c.shape[:2] == (self.tile, self.tile) else self._fit(image=np.ascontiguousarray(c))["image"]
+                     for c in crops]
         probs = self.score_regions(crops) if crops else np.empty(0)
         scores, k = [], 0
         for regions in per_frame:
