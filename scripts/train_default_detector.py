@@ -301,7 +301,8 @@ def main() -> int:
 def install(backbone: str, model, extra: dict, figures: dict) -> None:
     """The chosen model becomes translate/weights/detector.safetensors, its figures in its header; prints the
     manifest lines that change (sha256, size, figures)."""
-    from translate.weights.modelfile import ModelInfo, file_sha256, save_model
+    from translate.weights.digest import file_sha256
+    from translate.weights.modelfile import ModelInfo, save_model
 
     entry = figures[backbone]
     extra = {**extra, "leave_one_family_out": entry.get("leave_one_family_out", {}),

@@ -72,7 +72,8 @@ def main() -> None:
     from translate.methods.srgan import SRGANConfig
     from translate.eval.sr import evaluate_sr
     from translate.training import LoopConfig, RunSpec, start_run
-    from translate.weights.modelfile import file_sha256, load_model, save_model
+    from translate.weights.digest import file_sha256
+    from translate.weights.modelfile import load_model, save_model
 
     work = Path(tempfile.mkdtemp(prefix="train_default_sr-"))
     try:

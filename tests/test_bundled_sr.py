@@ -9,7 +9,8 @@ from PIL import Image
 from translate.cli.main import cli
 from translate.eval.sr import evaluate_sr
 from translate.weights import manifest
-from translate.weights.modelfile import file_sha256, read_info
+from translate.weights.digest import file_sha256
+from translate.weights.modelfile import read_info
 from translate.weights.resolve import resolve_model
 
 BUNDLED = manifest.package_weights_dir() / "srgan-x4.safetensors"

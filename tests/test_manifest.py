@@ -121,3 +121,21 @@ def test_verify_full_hash_prefix_and_unverified(tmp_path):
     assert manifest.verify_status(bad_prefix, f)[0] == "mismatch"
     loose = manifest.Entry(name="a", file="w.bin", task="sr", source="s", licence="l", unverified=True)
     assert manifest.verify_status(loose, f) == ("unverified", digest)
+
+
+@pytest.mark.parametrize("env", [{"TORCH_HOME": "th"}, {"XDG_CACHE_HOME": "xdg"}, {}])
+def test_hub_folder_is_torch_hubs_without_importing_torch(tmp_path, env):
+    """`weights list` names the torch hub folder without loading torch (3 s), and names the same one torch does."""
+    import json
+    import os
+    import subprocess
+    import sys
+
+    full = {k: v for k, v in os.environ.items() if k not in ("TORCH_HOME", "XDG_CACHE_HOME")}
+    full |= {k: str(tmp_path / v) for k, v in env.items()} | {"HOME": str(tmp_path / "home")}
+    code = ("import json, sys; from translate.weights.manifest import hub_checkpoints_dir as h; a = str(h()); "
+            "loaded = 'torch' in sys.modules; import torch.hub; print(json.dumps([a, loaded, torch.hub.get_dir()]))")
+    out = subprocess.run([sys.executable, "-c", code], env=full, capture_output=True, text=True, check=True).stdout
+    ours, loaded, hub = json.loads(out)
+    assert not loaded
+    assert ours == str(Path(hub) / "checkpoints")

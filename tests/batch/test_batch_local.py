@@ -12,7 +12,7 @@ import pytest
 from conftest import translate_cli
 from batch_helpers import assert_same_video, make_clip, partials, records, tiny_sr_model
 
-from translate.weights.modelfile import file_sha256
+from translate.weights.digest import file_sha256
 
 pytestmark = pytest.mark.usefixtures("one_torch_thread")
 FAST = ("--device", "cpu", "--precision", "fp32", "--preset", "ultrafast", "-q")

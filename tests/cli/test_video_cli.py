@@ -49,7 +49,7 @@ def check_output(src: Path, out: Path, sha: str | None = None) -> None:
 
 
 def test_video_command(tmp_path, capsys, tiny_model):
-    from translate.weights.modelfile import file_sha256
+    from translate.weights.digest import file_sha256
 
     src = make_clip(tmp_path / "in.mp4")
     out = tmp_path / "out.mp4"

@@ -87,7 +87,7 @@ def models(tmp_path_factory) -> dict[str, Path]:
 
 
 def test_video_faces_keeps_frames_rate_audio_and_finds_every_face(tmp_path, capsys, clips, models):
-    from translate.weights.modelfile import file_sha256
+    from translate.weights.digest import file_sha256
 
     src, out = clips["face"], tmp_path / "out.mkv"
     code, stdout, err = translate_cli(capsys, "video", str(src), "--faces", "--model", str(models["translate"]), "-o",

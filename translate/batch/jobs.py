@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from translate.weights.modelfile import file_sha256
+from translate.weights.digest import file_sha256
 
 JOB_FILE = "jobs.jsonl"
 DONE, FAILED, SKIPPED = "done", "failed", "skipped"

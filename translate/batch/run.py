@@ -17,7 +17,7 @@ from translate.batch.inputs import BatchInput, expand_inputs
 from translate.batch.jobs import DONE, FAILED, SKIPPED, Job, JobFile, job_key, new_record, plan_jobs
 from translate.batch.work import Task, detect_verdict, remove_stale_partials
 from translate.errors import UserError
-from translate.weights.modelfile import file_sha256
+from translate.weights.digest import file_sha256
 from translate.weights.resolve import resolve_model
 
 

@@ -19,7 +19,7 @@ import numpy as np
 
 from translate.batch.jobs import DONE, FAILED
 from translate.errors import UserError
-from translate.weights.modelfile import file_sha256
+from translate.weights.digest import file_sha256
 
 Report = Callable[[int], None]  # frames just written
 

@@ -86,7 +86,8 @@ def describe_model_file(path: Path) -> dict:
     """Everything a model file says about itself, plus its sha256 and per-net parameter counts."""
     from dataclasses import asdict
 
-    from translate.weights.modelfile import file_sha256, read_info
+    from translate.weights.digest import file_sha256
+    from translate.weights.modelfile import read_info
 
     info = read_info(path)
     counts = param_counts(path)
@@ -97,7 +98,7 @@ def describe_model_file(path: Path) -> dict:
 
 def _describe_foreign(path: Path) -> dict:
     from translate.weights.importers import plan_import
-    from translate.weights.modelfile import file_sha256
+    from translate.weights.digest import file_sha256
 
     plan = plan_import(path)
     params = sum(v.numel() for k, v in plan.state.items() if k.rsplit(".", 1)[-1] not in _BUFFERS)

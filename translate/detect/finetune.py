@@ -43,7 +43,8 @@ from translate.detect.data import NONE, DetectorDataset
 from translate.detect.probe import degraded_crops
 from translate.methods.detector import split_items, validation_facts
 from translate.nets.efficientnet import N_BLOCKS, STAGE_STARTS
-from translate.weights.modelfile import ModelInfo, file_sha256, save_model
+from translate.weights.digest import file_sha256
+from translate.weights.modelfile import ModelInfo, save_model
 
 BN_MODES = ("frozen", "train")
 

@@ -12,8 +12,9 @@ Detection metrics (ROC AUC, average precision) are scikit-learn's. Throughout, l
 from __future__ import annotations
 
 import numpy as np
-from skimage.metrics import peak_signal_noise_ratio, structural_similarity
-from sklearn.metrics import average_precision_score, roc_auc_score
+
+# scikit-image and scikit-learn are imported where they are used: together they cost ~1.5 s of start-up
+# (scipy.stats, pandas), which every `translate train` process would otherwise pay through the detector method.
 
 SSIM_WINDOW = 11
 SSIM_SIGMA = 1.5
@@ -52,6 +53,8 @@ def psnr(a, b, max_val: float | None = None) -> float:
     a, b = _check_pair(a, b)
     if max_val is None:
         max_val = _default_range(a, b)
+    from skimage.metrics import peak_signal_noise_ratio
+
     with np.errstate(divide="ignore"):  # identical images: MSE 0 -> inf dB
         return float(peak_signal_noise_ratio(a.astype(np.float64), b.astype(np.float64), data_range=max_val))
 
@@ -69,6 +72,8 @@ def ssim(a, b, data_range: float | None = None) -> float:
         raise ValueError(f"SSIM needs images of at least {SSIM_WINDOW}x{SSIM_WINDOW} pixels, got shape {a.shape}")
     if data_range is None:
         data_range = _default_range(a, b)
+    from skimage.metrics import structural_similarity
+
     return float(structural_similarity(a.astype(np.float64), b.astype(np.float64), data_range=data_range,
                                        gaussian_weights=True, sigma=SSIM_SIGMA, use_sample_covariance=False,
                                        K1=SSIM_K1, K2=SSIM_K2, channel_axis=-1 if a.ndim == 3 else None))
@@ -128,6 +133,8 @@ def roc_auc(labels, scores) -> float:
     y, s = _binary(labels, scores)
     if y.all() or not y.any():
         raise ValueError("ROC AUC needs both real (0) and generated (1) samples")
+    from sklearn.metrics import roc_auc_score
+
     return float(roc_auc_score(y, s))
 
 
@@ -137,6 +144,8 @@ def average_precision(labels, scores) -> float:
     y, s = _binary(labels, scores)
     if not y.any():
         raise ValueError("average precision needs at least one generated (1) sample")
+    from sklearn.metrics import average_precision_score
+
     return float(average_precision_score(y, s))
 
 

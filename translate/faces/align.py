@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import cv2
 import numpy as np
-from skimage.transform import SimilarityTransform
 
 # Mean face, landmarks 17-67, in [0, 1]. Provenance: the 51-point dlib mean shape used by the original
 # deepfakes/faceswap `umeyama` aligner and by DeepFaceLab (facelib/LandmarksProcessor.py, mean_face_x/y).
@@ -44,6 +43,8 @@ def umeyama(src: np.ndarray, dst: np.ndarray) -> np.ndarray:
     """Least-squares similarity (with scale) mapping src (N,2) onto dst (N,2): a 2x3 matrix (Umeyama 1991)."""
     src = np.asarray(src, np.float64)
     dst = np.asarray(dst, np.float64)
+    from skimage.transform import SimilarityTransform  # here, not at import: scipy costs every CLI call ~0.6 s
+
     fit = SimilarityTransform.from_estimate(src, dst)
     if not fit:  # all points in one place: nothing to rotate or scale, only the shift is known
         return np.hstack([np.eye(2), (dst.mean(0) - src.mean(0))[:, None]])

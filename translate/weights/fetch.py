@@ -16,7 +16,7 @@ from translate.cleanup import remove_partial
 from translate.errors import UserError, ensure_folder
 from translate.weights import download, wheels
 from translate.weights.manifest import Entry, fetch_record_path, find, locate, names, verify
-from translate.weights.modelfile import file_sha256
+from translate.weights.digest import file_sha256
 
 WHEELS_DIRNAME = "wheels"
 

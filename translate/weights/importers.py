@@ -24,10 +24,10 @@ from safetensors import SafetensorError
 from safetensors.torch import load_file, safe_open
 
 from translate.errors import UserError
+from translate.weights.digest import file_sha256
 from translate.weights.modelfile import (
     INFERENCE_MODES,
     ModelInfo,
-    file_sha256,
     save_model,
 )
 

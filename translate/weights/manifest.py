@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from translate.errors import UserError
-from translate.weights.modelfile import file_sha256
+from translate.weights.digest import file_sha256
 
 MANIFEST_NAME = "manifest.toml"
 MANIFEST_TASKS = ("translate", "sr", "faces", "detect", "landmarks", "features")
@@ -109,10 +109,17 @@ def weights_dirs() -> list[Path]:
 
 
 def hub_checkpoints_dir() -> Path:
-    """torch.hub.get_dir()/checkpoints: where torchvision and face-alignment look for downloaded files."""
-    import torch.hub
+    """torch.hub.get_dir()/checkpoints: where torchvision and face-alignment look for downloaded files.
 
-    return Path(torch.hub.get_dir()) / "checkpoints"
+    Where torch is not loaded yet, torch.hub's own rule ($TORCH_HOME/hub, else $XDG_CACHE_HOME/torch/hub, else
+    ~/.cache/torch/hub) is applied here: importing torch only to name a folder costs `weights list` ~3 s."""
+    import sys
+
+    if "torch.hub" in sys.modules:  # it may have been moved with torch.hub.set_dir
+        return Path(sys.modules["torch.hub"].get_dir()) / "checkpoints"
+    torch_home = os.environ.get("TORCH_HOME") or os.path.join(
+        os.environ.get("XDG_CACHE_HOME") or os.path.expanduser("~/.cache"), "torch")
+    return Path(os.path.expanduser(torch_home)) / "hub" / "checkpoints"
 
 
 def find_weight_file(filename: str) -> Path | None:

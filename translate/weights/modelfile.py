@@ -13,7 +13,6 @@ Loading needs no flags: ``load_model(path)`` rebuilds every net from its header.
 """
 from __future__ import annotations
 
-import hashlib
 import json
 import os
 from dataclasses import asdict, dataclass, field
@@ -26,6 +25,7 @@ from torch import nn
 
 from translate._version import __version__
 from translate.errors import UserError
+from translate.weights.digest import file_sha256
 
 FORMAT_VERSION = 1
 TASKS = ("translate", "sr", "faces", "detect")
@@ -104,14 +104,6 @@ def read_info(path: str | Path) -> ModelInfo:
     if "translate" not in meta:
         raise UserError(f"{path} has no translate header; bring foreign weights in with 'translate weights import {path} -o MODEL.safetensors'")
     return ModelInfo.from_json(meta["translate"])
-
-
-def file_sha256(path: str | Path) -> str:
-    h = hashlib.sha256()
-    with open(path, "rb") as f:
-        for chunk in iter(lambda: f.read(1 << 20), b""):
-            h.update(chunk)
-    return h.hexdigest()
 
 
 def load_model(path: str | Path, device: str | torch.device = "cpu") -> LoadedModel:

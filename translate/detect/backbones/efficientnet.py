@@ -70,7 +70,7 @@ class MapCache:
     @classmethod
     def for_net(cls, net, folder: str | Path | None, weights: str | Path | None = None) -> "MapCache":
         """A cache whose namespace names the weights file (its sha256) and the trunk's last block."""
-        from translate.weights.modelfile import file_sha256
+        from translate.weights.digest import file_sha256
 
         digest = file_sha256(weights or weights_file())[:16]
         return cls(net, folder, f"{BACKBONE_WEIGHTS}-{digest}-trunk{net.tune_from}")
