@@ -78,16 +78,22 @@ def cut(img: np.ndarray, faces: list, rng: np.random.Generator | None, tiles: in
 
 
 def build(work: Path, seed: int = 0) -> dict:
-    """Write the crop sets once; returns the index {"sets": {name: [record, ...]}} (record: path, label, ...)."""
+    """Write the crop sets once; returns the index {"sets": {name: [record, ...]}} (record: path, label, ...).
+    Images added to the data later (detector_data.add_upscales) get their crops appended; the crops of an
+    image depend only on (seed, its place in the data index), so the earlier ones stay as they were."""
     from translate.detect.data import h264_roundtrip
 
     root = work / "crops"
     index_path = root / "index.json"
-    if index_path.exists():
-        return json.loads(index_path.read_text())
     data = work / "data"
     records = json.loads((data / "index.json").read_text())["records"]
     sets: dict[str, list] = {"train": [], "val-clean": [], "val-degraded": [], "val-h264": []}
+    if index_path.exists():
+        sets = json.loads(index_path.read_text())["sets"]
+    done = {r["image"] for recs in sets.values() for r in recs}
+    todo = [(i, rec) for i, rec in enumerate(records) if rec["path"] not in done]
+    if not todo:
+        return json.loads(index_path.read_text())
 
     def add(name: str, crop: np.ndarray, rec: dict, kind: str) -> None:
         rel = Path(name) / f"{len(sets[name]):06d}.png"
@@ -96,7 +102,7 @@ def build(work: Path, seed: int = 0) -> dict:
         sets[name].append({"path": str(rel), "label": rec["label"], "family": rec["family"], "model": rec["model"],
                            "source": rec["source"], "kind": kind, "image": rec["path"]})
 
-    for i, rec in enumerate(records):
+    for i, rec in todo:
         img = np.asarray(Image.open(data / rec["path"]).convert("RGB"))
         faces = rec.get("faces", [])
         if rec["side"] == "train":

@@ -393,3 +393,80 @@ def build(work: Path, gen_steps: int = 30, frames_per_video: int = 8, ae_steps: 
     index.write_text(json.dumps({"records": records, "gen_steps": gen_steps, "ae_steps": ae_steps,
                                  "val_fraction": VAL_FRACTION}, indent=1))
     return data
+
+
+# ------------------------------------------------------------------------------------------ real-world up-scales
+# Up-scalers are run on small, already-compressed pictures: a phone clip, a thumbnail, a re-encoded frame (the
+# demo's 120x80 clip is h264). The sr and realesrgan families above start from clean area-down-scaled photos,
+# so a second stage adds one up-scale of every real image from a degraded low-resolution input.
+UPSCALE_MODELS = ("srgan", "srresnet", "srgan-tiny", "realesr-animevideov3", "realesrgan-x4plus-anime")
+LR_KERNELS = {"area": cv2.INTER_AREA, "bicubic": cv2.INTER_CUBIC, "bilinear": cv2.INTER_LINEAR}
+
+
+def degraded_lr(img: np.ndarray, rng: np.random.Generator) -> tuple[np.ndarray, str]:
+    """(x1/4 input, how it was made): a random down-scaling kernel (sometimes after a slight blur), then
+    mostly compressed: h264 crf 16-30 (a video frame) or JPEG 50-95 (a photo)."""
+    import albumentations as A
+
+    from translate.detect.data import h264_roundtrip
+
+    kernel = list(LR_KERNELS)[int(rng.integers(len(LR_KERNELS)))]
+    src = cv2.GaussianBlur(img, (0, 0), float(rng.uniform(0.3, 1.2))) if rng.uniform() < 0.3 else img
+    h, w = src.shape[:2]
+    lr = cv2.resize(src, (w // 4, h // 4), interpolation=LR_KERNELS[kernel])
+    u = rng.uniform()
+    if u < 0.45:
+        crf = int(rng.integers(16, 31))
+        return h264_roundtrip(lr, crf), f"{kernel}+h264-crf{crf}"
+    if u < 0.8:
+        q = int(rng.integers(50, 96))
+        return A.ImageCompression(quality_range=(q, q), p=1.0)(image=lr)["image"], f"{kernel}+jpeg-q{q}"
+    return lr, kernel
+
+
+def add_upscales(work: Path) -> Path:
+    """Stage 2 of the data: one up-scale from a degraded x1/4 input per real image (both sides, each from its
+    own side), appended to work/data/index.json once (its "upscales" key records it)."""
+    from translate.infer import Translator
+
+    data = work / "data"
+    index = json.loads((data / "index.json").read_text())
+    if "upscales" in index:
+        return data
+    models = {}
+    for name in UPSCALE_MODELS:
+        ref = realesr_animevideov3(work) if name == "realesr-animevideov3" else name
+        if ref is not None:
+            models[name] = Translator(ref, device="cpu", precision="fp32", tasks=("sr",))
+    reals = [r for r in index["records"] if r["family"] == "real"]
+    log(f"up-scales of degraded inputs: {len(reals)} real images, models {', '.join(models)}")
+    added, t0 = [], time.time()
+    for i, rec in enumerate(reals):
+        rng = np.random.default_rng([SEED, 7, i])
+        name = list(models)[i % len(models)]
+        img = np.asarray(Image.open(data / rec["path"]).convert("RGB"))
+        if name == "realesrgan-x4plus-anime":  # 6 RRDB blocks: keep its output near 256 px on 2 cores
+            img = fit(img, 256)
+        img = crop_to(img, 4)
+        if min(img.shape[:2]) < 64:
+            continue
+        lr, how = degraded_lr(img, rng)
+        with torch.no_grad():
+            out = models[name](lr)
+        out = grey(out) if is_grey(img) else out
+        family = "realesrgan" if name in REALESRGAN_MODELS else "sr"
+        stem = Path(rec["path"]).stem
+        rel = Path(rec["side"]) / "fake" / family / f"{stem}-up-{name}.png"
+        save(data / rel, out)
+        scale = out.shape[0] / Image.open(data / rec["path"]).size[1]
+        added.append({"path": str(rel), "label": 1, "family": family, "model": name, "lr": how,
+                      "source": rec["source"], "side": rec["side"],
+                      "faces": [[v * scale for v in b] for b in rec.get("faces", [])]})
+        if i % 50 == 0:
+            log(f"up-scales: {i + 1}/{len(reals)} ({time.time() - t0:.0f} s)")
+    index["records"] += added
+    index["upscales"] = {"n": len(added), "models": list(models), "seconds": round(time.time() - t0, 1)}
+    tmp = data / ".index.partial.json"
+    tmp.write_text(json.dumps(index, indent=1))
+    tmp.replace(data / "index.json")
+    return data

@@ -5,7 +5,8 @@
 
 1. Data (scripts/detector_data.py): real photos and video frames from ../shared/data and installed packages;
    generated images of six families (cyclegan, pix2pix, discogan, faceswap, sr, realesrgan) made from real
-   images of the same side of a by-source split.
+   images of the same side of a by-source split; then one up-scale of every real image from a degraded
+   x1/4 input (random kernel, mostly h264 or JPEG compressed), as up-scalers meet them in the wild.
 2. Crops (scripts/detector_crops.py): degraded training views and clean / degraded / h264-crf-28 validation
    crops, cut as `translate detect` cuts frames (224 px tiles, face boxes).
 3. Backbones, each trained on the same training crops and measured on the same validation crops:
@@ -253,6 +254,7 @@ def main() -> int:
     work = args.work
     work.mkdir(parents=True, exist_ok=True)
     detector_data.build(work, args.gen_steps, ae_steps=args.ae_steps)
+    detector_data.add_upscales(work)
     index = detector_crops.build(work)
     counts = {n: len(v) for n, v in index["sets"].items()}
     log(f"crops: {counts}")
