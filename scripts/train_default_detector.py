@@ -239,6 +239,8 @@ def main() -> int:
     ap.add_argument("--ae-steps", type=int, default=300, help="Steps of the DiscoGAN and face-swap auto-encoders.")
     ap.add_argument("--probe-hidden", type=int, default=0, help="clip: hidden units of the probe (0: linear).")
     ap.add_argument("--probe-steps", type=int, default=500, help="clip: full-batch AdamW steps of the probe.")
+    ap.add_argument("--tail-steps", type=int, default=300,
+                    help="efficientnet-lite0: tail steps of the model trained on every family (the one installed).")
     ap.add_argument("--lofo-steps", type=int, default=100,
                     help="efficientnet-lite0: tail steps of each leave-one-family-out run (the short run).")
     ap.add_argument("--no-family-balance", dest="family_balance", action="store_false",
@@ -270,7 +272,7 @@ def main() -> int:
         if bb == "clip":
             model, extra, scores = clip_model(features, index, None, args.probe_hidden, args.probe_steps)
         elif bb == "efficientnet-lite0":
-            model, extra, scores = effnet_model(maps, index, None, balance=args.family_balance)
+            model, extra, scores = effnet_model(maps, index, None, args.tail_steps, balance=args.family_balance)
         else:
             model, extra, scores = srm_model(work, index, None, args.srm_steps)
         entry["all_families"] = {"calibration": {k: extra[k] for k in ("temperature", "threshold", "uncertain_threshold")},
