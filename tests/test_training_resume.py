@@ -8,6 +8,7 @@ import time
 import pytest
 import torch
 from safetensors.torch import load_file
+from conftest import translate_cli
 from synthetic import images, swap_red_blue, write_images
 
 TINY = ["--size", "16", "--load-size", "20", "--ngf", "4", "--ndf", "4", "--netD", "pixel", "--batch-size", "2",
@@ -81,14 +82,15 @@ def test_resumed_run_equals_uninterrupted(data, tmp_path, method, sig):
     assert wa.keys() == wb.keys() and all(torch.equal(wa[k], wb[k]) for k in wa)
 
 
-def test_existing_run_needs_resume_and_flags_must_match(data, tmp_path, cli):
+def test_existing_run_needs_resume_and_flags_must_match(data, tmp_path, cli, capsys):
     args = ["train", *method_args("cyclegan", data), *TINY, "--steps", "3", "--out", str(tmp_path), "--name", "r"]
     assert cli(*args).returncode == 0
-    again = cli(*args)
-    assert again.returncode == 1 and "already exists" in again.stderr and "--resume" in again.stderr
-    assert len(again.stderr.strip().splitlines()) == 1
-    changed = cli(*args[:-4], "--lr", "0.1", "--out", str(tmp_path), "--name", "r", "--resume")
-    assert changed.returncode == 1 and "lr" in changed.stderr
+    # the two refusals run in this process (each subprocess costs ~8 s of imports before it can refuse)
+    code, _, err = translate_cli(capsys, *args)
+    assert code == 1 and "already exists" in err and "--resume" in err
+    assert len(err.strip().splitlines()) == 1
+    code, _, err = translate_cli(capsys, *args[:-4], "--lr", "0.1", "--out", str(tmp_path), "--name", "r", "--resume")
+    assert code == 1 and "lr" in err
     grown_args = list(args)
     grown_args[grown_args.index("--steps") + 1] = "6"
     grown = cli(*grown_args, "--resume")
