@@ -36,6 +36,15 @@ def pytest_collection_modifyitems(config, items):
             item.add_marker(skip_data)
 
 
+def sigint_as_in_a_terminal() -> None:
+    """preexec_fn for a child that will get Ctrl-C. A shell that starts jobs in the background without job
+    control (nohup, `cmd &` in a script) hands them SIGINT *ignored*, and Python then never raises
+    KeyboardInterrupt; a terminal's Ctrl-C reaches a process whose SIGINT is the default. Set that back."""
+    import signal
+
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+
+
 @pytest.fixture
 def shared_data() -> Path:
     """The folder of real public data (tests using it are marked realdata, so they skip when it is absent)."""

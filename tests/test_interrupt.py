@@ -13,6 +13,7 @@ from pathlib import Path
 import cv2
 import numpy as np
 import skimage.data
+from conftest import sigint_as_in_a_terminal
 
 import translate.weights
 from translate.faces.extract import read_alignments
@@ -25,7 +26,7 @@ BUNDLED_SR = Path(translate.weights.__file__).with_name("srgan-x4.safetensors") 
 def start(*args: str) -> subprocess.Popen:
     """`python -m translate ARGS` in a process group of its own, like a job started from a shell."""
     return subprocess.Popen([sys.executable, "-m", "translate", *args], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                            text=True, process_group=0)
+                            text=True, process_group=0, preexec_fn=sigint_as_in_a_terminal)
 
 
 def ctrl_c_when(proc: subprocess.Popen, ready, timeout: float = 120) -> tuple[str, str]:

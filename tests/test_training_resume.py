@@ -8,7 +8,7 @@ import time
 import pytest
 import torch
 from safetensors.torch import load_file
-from conftest import translate_cli
+from conftest import sigint_as_in_a_terminal, translate_cli
 from synthetic import images, swap_red_blue, write_images
 
 TINY = ["--size", "16", "--load-size", "20", "--ngf", "4", "--ndf", "4", "--netD", "pixel", "--batch-size", "2",
@@ -39,7 +39,7 @@ def train_cmd(method, data, out, steps, extra=()):
 
 def interrupt_when(cmd, log, min_lines, sig):
     """Start a run, wait until the log has ``min_lines`` steps, then send ``sig``."""
-    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, preexec_fn=sigint_as_in_a_terminal)
     deadline = time.time() + 240
     while time.time() < deadline:
         if log.exists() and len(log.read_text().splitlines()) >= min_lines:

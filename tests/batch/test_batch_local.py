@@ -9,7 +9,7 @@ import time
 from pathlib import Path
 
 import pytest
-from conftest import translate_cli
+from conftest import sigint_as_in_a_terminal, translate_cli
 from batch_helpers import assert_same_video, make_clip, partials, records, tiny_sr_model
 
 from translate.weights.digest import file_sha256
@@ -108,7 +108,7 @@ def test_list_file_and_ctrl_c_keeps_finished_outputs_only(tmp_path, model):
     out = tmp_path / "out"
     cmd = [sys.executable, "-m", "translate", "batch", f"@{tmp_path / 'todo.txt'}", "--model", str(model), "-o", str(out),
            "--device", "cpu", "--precision", "fp32", "--preset", "ultrafast", "-q"]
-    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, preexec_fn=sigint_as_in_a_terminal)
     deadline = time.time() + 240
     while time.time() < deadline and not list(out.glob(".long.partial-*")):
         time.sleep(0.05)
