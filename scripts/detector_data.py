@@ -445,6 +445,7 @@ def add_upscales(work: Path) -> Path:
         rng = np.random.default_rng([SEED, 7, i])
         name = list(models)[i % len(models)]
         img = np.asarray(Image.open(data / rec["path"]).convert("RGB"))
+        height = img.shape[0]
         if name == "realesrgan-x4plus-anime":  # 6 RRDB blocks: keep its output near 256 px on 2 cores
             img = fit(img, 256)
         img = crop_to(img, 4)
@@ -458,7 +459,7 @@ def add_upscales(work: Path) -> Path:
         stem = Path(rec["path"]).stem
         rel = Path(rec["side"]) / "fake" / family / f"{stem}-up-{name}.png"
         save(data / rel, out)
-        scale = out.shape[0] / Image.open(data / rec["path"]).size[1]
+        scale = out.shape[0] / height
         added.append({"path": str(rel), "label": 1, "family": family, "model": name, "lr": how,
                       "source": rec["source"], "side": rec["side"],
                       "faces": [[v * scale for v in b] for b in rec.get("faces", [])]})
