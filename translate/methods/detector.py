@@ -166,13 +166,13 @@ class ValidationData(Dataset):
 
 # ---------------------------------------------------------------------------------------------- method
 def validation_facts(logits: np.ndarray, labels: np.ndarray, fpr: float,
-                     uncertain_fpr: float = DEFAULT_UNCERTAIN_FPR) -> dict:
+                     uncertain_fpr: float = DEFAULT_UNCERTAIN_FPR, groups=None) -> dict:
     """Calibration (temperature, fake threshold at ``fpr`` and uncertain one at ``uncertain_fpr`` on the
-    reals) and the figures at those thresholds."""
+    reals; within every group when ``groups`` are given, see calibrate) and the figures at those thresholds."""
     from translate.detect.calibrate import binary_nll
     from translate.eval.metrics import accuracy_at, average_precision, roc_auc
 
-    cal = calibrate(logits, labels, fpr, max(uncertain_fpr, fpr))
+    cal = calibrate(logits, labels, fpr, max(uncertain_fpr, fpr), groups)
     probs = cal.probabilities(logits)
     real, fake = probs[labels == 0], probs[labels == 1]
     figures = {
@@ -188,6 +188,9 @@ def validation_facts(logits: np.ndarray, labels: np.ndarray, fpr: float,
         "n_fake": int(fake.size),
         "fpr_resolution": 1.0 / real.size,
     }
+    if groups is not None:
+        g = np.asarray(groups)[labels == 0]
+        figures["fpr_by_group"] = {str(k): float(np.mean(real[g == k] > cal.threshold)) for k in np.unique(g)}
     return {**cal.to_extra(), "validation": figures}
 
 
