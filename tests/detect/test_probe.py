@@ -8,7 +8,6 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from translate.detect.backbones.clip import EmbeddingCache
 from translate.detect.probe import ProbeConfig, train_probe
 
 
@@ -56,7 +55,11 @@ def test_probe_trains_calibrates_and_scores_through_its_backbone(folders, tmp_pa
     train_probe(str(folders / "real"), str(folders / "fake"), tmp_path / "run", cfg, encoder=encoder)
     assert encoder.calls == first  # the second run embeds nothing: every crop is in the cache
 
-    monkeypatch.setattr(EmbeddingCache, "encoder", property(lambda self: encoder))
+    import translate.weights.fetch
+    import translate.weights.onnx_models
+
+    monkeypatch.setattr(translate.weights.onnx_models, "ClipImageEncoder", lambda *a, **k: encoder)
+    monkeypatch.setattr(translate.weights.fetch, "ensure", lambda name, *a, **k: tmp_path / f"{name}.onnx")
     scorer = Scorer(path, device="cpu")
     real = np.asarray(Image.open(folders / "real" / "p0.png"))
     fake = np.asarray(Image.open(folders / "fake" / "p0__gen.png"))

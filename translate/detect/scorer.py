@@ -38,6 +38,14 @@ def _net_of(loaded: LoadedModel) -> torch.nn.Module:
     raise UserError(f"{loaded.path}: a detect model holds one net, this one has {', '.join(loaded.nets)}")
 
 
+def _clip_facts(extra: dict, members: list[dict] | None = None) -> dict | None:
+    """The part of a model header that reads CLIP embeddings (the model itself, or an ensemble member; of
+    ``members`` when given, the ones that score here), or None."""
+    if extra.get("backbone") == ensemble.BACKBONE:
+        return next((m for m in (extra["members"] if members is None else members) if m["backbone"] == "clip"), None)
+    return extra if extra.get("backbone") == "clip" else None
+
+
 class Scorer:
     """``Scorer(model)`` where model is a file, a run folder, a manifest name (default: the bundled
     'detector') or a LoadedModel of task "detect".
@@ -91,13 +99,11 @@ class Scorer:
         self.lo, self.hi = self.info.value_range
         self.model_name = self.info.name or (Path(model.path).stem if model.path else "detector")
         self.embedder = None  # a frozen backbone's embeddings feed the net (a probe head) instead of pixels
-        uses_clip = any(m["backbone"] == "clip" for m in self.members) if self.members else \
-            self.info.extra.get("backbone") == "clip"
-        if uses_clip:
-            from translate.detect.backbones.clip import EmbeddingCache
+        if _clip_facts(self.info.extra, self.members) is not None:
             from translate.weights.onnx_models import ClipImageEncoder
 
-            self.embedder = EmbeddingCache(ClipImageEncoder(self._clip_path, threads=0))  # inference: every core
+            # no embedding cache here: scored crops hardly repeat, and a cache would grow with every frame
+            self.embedder = ClipImageEncoder(self._clip_path, threads=0)  # inference: every core
         self.model_sha256 = model.sha256
 
     def _ready(self, net: torch.nn.Module, precision: str) -> torch.nn.Module:
@@ -115,12 +121,11 @@ class Scorer:
 
         loaded = load_model(resolve_model(name, tasks=("detect",)), self.device)
         extra = loaded.info.extra
-        clip = [m for m in extra.get("members", ()) if m["backbone"] == "clip"] if extra.get("backbone") == \
-            ensemble.BACKBONE else [extra] if extra.get("backbone") == "clip" else []
-        if clip:
+        clip = _clip_facts(extra)
+        if clip is not None:
             from translate.weights.fetch import ensure
 
-            weights = clip[0].get("backbone_weights") or "clip-vit-b16-int8"
+            weights = clip.get("backbone_weights") or "clip-vit-b16-int8"
             try:
                 self._clip_path = ensure(weights)
             except UserError as e:
